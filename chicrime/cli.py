@@ -1,0 +1,209 @@
+"""The `chicrime` command: parses arguments, calls the library, turns errors into exit codes.
+
+Exit codes: 0 ok, 1 a run failed, 2 bad usage or configuration, 75 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from chicrime import __version__
+from chicrime.errors import ChicrimeError
+from chicrime.ingest.lake import Lake
+from chicrime.ingest.pipeline import ingest_once
+from chicrime.ingest.state import RunRecord, StateStore
+from chicrime.logs import configure_logging
+from chicrime.progress import terminal_or_log_progress
+from chicrime.settings import Settings, load_settings
+
+__all__ = ["main"]
+
+log = logging.getLogger("chicrime")
+
+
+def _date_argument(raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a date as YYYY-MM-DD") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chicrime",
+        description="Keep a local Parquet copy of Chicago's crime records fresh.",
+    )
+    parser.add_argument("--version", action="version", version=f"chicrime {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", help="pull new and changed records into the lake")
+    ingest.add_argument(
+        "--once", action="store_true", required=True, help="run one ingestion and exit"
+    )
+    ingest.add_argument(
+        "--since",
+        type=_date_argument,
+        metavar="DATE",
+        help="backfill every record dated from DATE (YYYY-MM-DD), e.g. 2001-01-01",
+    )
+
+    runs = commands.add_parser("runs", help="recent ingestion runs, newest first")
+    runs.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    runs.add_argument("--json", action="store_true", help="JSON instead of a table")
+
+    status = commands.add_parser("status", help="watermark, freshness and lake size")
+    status.add_argument("--json", action="store_true", help="JSON instead of text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format)
+        if args.command == "ingest":
+            return _ingest(settings, args.since)
+        if args.command == "runs":
+            return _runs(settings, args.limit, args.json)
+        return _status(settings, args.json)
+    except ChicrimeError as exc:
+        print(f"chicrime: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("chicrime: interrupted", file=sys.stderr)
+        return 130
+
+
+def _ingest(settings: Settings, since: dt.date | None) -> int:
+    result = ingest_once(settings, since=since, progress=terminal_or_log_progress)
+    totals = result.totals
+    print(
+        f"run {result.run_id}: fetched {totals.rows_fetched:,} rows, wrote {totals.rows_written:,}"
+        f" ({totals.rows_new:,} new), deleted {totals.rows_deleted:,}, quarantined "
+        f"{totals.rows_quarantined:,}, rewrote {totals.partitions_rewritten} partition(s); "
+        f"watermark {_wall(result.watermark_after)}"
+    )
+    return 0
+
+
+def _open_state(settings: Settings) -> StateStore | None:
+    return StateStore(settings.state_db) if settings.state_db.exists() else None
+
+
+def _runs(settings: Settings, limit: int, as_json: bool) -> int:
+    state = _open_state(settings)
+    records = state.recent_runs(limit) if state else []
+    if as_json:
+        print(json.dumps([asdict(r) for r in records], indent=2))
+    elif not records:
+        print(f"no runs recorded yet in {settings.state_db}; run `chicrime ingest --once`")
+    else:
+        print(_runs_table(records))
+    return 0
+
+
+def _runs_table(records: list[RunRecord]) -> str:
+    header = (
+        "run",
+        "kind",
+        "status",
+        "started (UTC)",
+        "fetched",
+        "written",
+        "new",
+        "deleted",
+        "parts",
+        "watermark after",
+        "error",
+    )
+    rows = [
+        (
+            str(r.run_id),
+            r.kind,
+            r.status,
+            r.started_at.replace("T", " ").removesuffix("Z"),
+            *(
+                f"{n:,}" if n is not None else "-"
+                for n in (
+                    r.rows_fetched,
+                    r.rows_written,
+                    r.rows_new,
+                    r.rows_deleted,
+                    r.partitions_rewritten,
+                )
+            ),
+            (r.watermark_after or "-").replace("T", " "),
+            (r.error or "")[:60],
+        )
+        for r in records
+    ]
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in (header, *rows)
+    )
+
+
+def _status(settings: Settings, as_json: bool) -> int:
+    state = _open_state(settings)
+    ingest_state = state.ingest_state(settings.dataset_id) if state else None
+    last_runs = state.recent_runs(1) if state else []
+    summary = Lake(settings.lake_dir).summary()
+    report = {
+        "dataset_id": settings.dataset_id,
+        "soda_base_url": settings.soda_base_url,
+        "data_dir": str(settings.data_dir.resolve()),
+        "watermark_max_date": _wall(ingest_state.watermark_max_date if ingest_state else None),
+        "watermark_max_updated_on": _wall(
+            ingest_state.watermark_max_updated_on if ingest_state else None
+        ),
+        "last_success_at": ingest_state.last_success_at if ingest_state else None,
+        "hours_since_success": _hours_since(ingest_state.last_success_at if ingest_state else None),
+        "last_run": asdict(last_runs[0]) if last_runs else None,
+        "lake": {
+            "version": summary.version,
+            "rows": summary.rows,
+            "partitions": summary.partitions,
+            "files": summary.files,
+            "bytes": summary.bytes,
+            "newest_date": _wall(summary.max_date),
+        },
+    }
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return 0
+    last = last_runs[0] if last_runs else None
+    lines = [
+        f"dataset        {settings.dataset_id} from {settings.soda_base_url}",
+        f"data dir       {report['data_dir']}",
+        f"watermark      {report['watermark_max_date'] or '-'} (newest incident, Chicago time)",
+        f"last success   {report['last_success_at'] or 'never'}"
+        + (f" ({report['hours_since_success']} h ago)" if report["last_success_at"] else ""),
+        "last run       "
+        + (f"#{last.run_id} {last.kind} {last.status} at {last.started_at}" if last else "none")
+        + (f": {last.error}" if last and last.error else ""),
+        f"lake           {summary.rows:,} rows in {summary.partitions} partitions, "
+        f"{summary.bytes / 1e6:,.1f} MB"
+        + (f", version {summary.version}" if summary.version else ""),
+    ]
+    if state is None:
+        lines.append("no state yet: run `chicrime ingest --once` to populate the lake")
+    print("\n".join(lines))
+    return 0
+
+
+def _wall(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="seconds")
+
+
+def _hours_since(utc: str | None) -> float | None:
+    if utc is None:
+        return None
+    then = dt.datetime.fromisoformat(utc.replace("Z", "+00:00"))
+    return round((dt.datetime.now(dt.UTC) - then).total_seconds() / 3600, 1)

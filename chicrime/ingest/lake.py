@@ -1,0 +1,323 @@
+"""The Parquet lake: `lake/crimes/year=YYYY/month=MM/*.parquet`, changed only by atomic swaps.
+
+`lake/crimes` is a relative symlink to a hidden version directory (`lake/.v-...`). A commit
+builds the next version beside the current one, hard-linking every untouched partition's files
+and writing fresh, date-sorted files for the partitions the run touched, then replaces the
+symlink with `os.replace`. Readers therefore see either the old lake or the new one, never a
+mix; a crash before the swap leaves the old lake as it was, and the half-built version is
+removed by the next run. The version replaced last is kept one more run for readers mid-query.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from chicrime.errors import LakeError
+from chicrime.ingest.schema import LAKE_SCHEMA, TIMEZONE
+from chicrime.ingest.staging import SEQ, Partition, Staging, partition_dir
+
+__all__ = ["Lake", "LakeSummary", "MergePlan", "MergeStats"]
+
+log = logging.getLogger(__name__)
+
+PARQUET_METADATA = {
+    "chicrime.timezone": TIMEZONE,
+    "chicrime.timestamps": "date and updated_on are wall-clock times in America/Chicago, no zone",
+}
+_VERSION_PREFIX = ".v-"
+_EARLIEST = datetime(1, 1, 1)
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    """What a commit will do: which staged copies win, which lake rows go, what partitions move."""
+
+    winners: pl.DataFrame  # id, _seq, year, month: the staged copy of each id that will be kept
+    lake_drops: pl.DataFrame  # id, year, month: lake rows replaced by a newer copy or deleted
+    partitions: list[Partition]
+    rows_new: int  # winners whose id the lake did not hold
+    rows_deleted: int  # lake rows removed because upstream no longer has their id
+
+
+@dataclass(frozen=True)
+class MergeStats:
+    """What a commit did."""
+
+    version: str
+    rows_written: int
+    rows_new: int
+    rows_deleted: int
+    partitions_rewritten: int
+
+
+@dataclass(frozen=True)
+class LakeSummary:
+    """Size and reach of the current lake version."""
+
+    version: str | None
+    rows: int
+    partitions: int
+    files: int
+    bytes: int
+    max_date: datetime | None
+    max_updated_on: datetime | None
+
+
+class Lake:
+    """The lake under `root` (`DATA_DIR/lake`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.link = root / "crimes"
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def version(self) -> str | None:
+        """The current version's directory name; it changes with every commit that changed data."""
+        if self.link.is_symlink():
+            return os.readlink(self.link)
+        if self.link.is_dir():
+            raise LakeError(
+                f"{self.link} is a plain directory, not chicrime's versioned lake link. Move it "
+                "aside (or point DATA_DIR elsewhere) and run `chicrime ingest --once` again."
+            )
+        return None
+
+    def _current_dir(self) -> Path | None:
+        version = self.version()
+        return None if version is None else self.root / version
+
+    def partition_files(self) -> dict[Partition, list[Path]]:
+        """The current version's Parquet files, by partition."""
+        current = self._current_dir()
+        found: dict[Partition, list[Path]] = {}
+        if current is None:
+            return found
+        for path in sorted(current.glob("year=*/month=*/*.parquet")):
+            year = int(path.parent.parent.name.removeprefix("year="))
+            month = int(path.parent.name.removeprefix("month="))
+            found.setdefault((year, month), []).append(path)
+        return found
+
+    def scan(self, partitions: Collection[Partition] | None = None) -> pl.LazyFrame:
+        """All current rows (or those of some partitions) as a lazy frame with the lake schema."""
+        files = [
+            f
+            for partition, paths in self.partition_files().items()
+            if partitions is None or partition in partitions
+            for f in paths
+        ]
+        if not files:
+            return pl.LazyFrame(schema=LAKE_SCHEMA)
+        return pl.scan_parquet(files, hive_partitioning=False)
+
+    def summary(self) -> LakeSummary:
+        """Rows, partitions, files, bytes and newest `date`/`updated_on` of the current version."""
+        files = self.partition_files()
+        paths = [f for group in files.values() for f in group]
+        stats = (
+            self.scan()
+            .select(pl.len().alias("rows"), pl.col("date").max(), pl.col("updated_on").max())
+            .collect()
+        )
+        return LakeSummary(
+            version=self.version(),
+            rows=int(stats["rows"][0]),
+            partitions=len(files),
+            files=len(paths),
+            bytes=sum(p.stat().st_size for p in paths),
+            max_date=stats["date"][0],
+            max_updated_on=stats["updated_on"][0],
+        )
+
+    def ids_dated_since(self, start: datetime) -> pl.Series:
+        """Ids of current rows with `date >= start` (reads only partitions that can hold them)."""
+        first = (start.year, start.month)
+        recent = [p for p in self.partition_files() if p >= first]
+        ids = self.scan(recent).filter(pl.col("date") >= start).select("id").collect()
+        return ids.get_column("id")
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def plan_merge(self, staging: Staging, deleted_ids: Collection[int]) -> MergePlan:
+        """Decide, per id, which copy survives: the most recent `updated_on` wins.
+
+        Within the run a later page beats an earlier one on a tie; a staged copy beats the lake's
+        on a tie (it is what upstream serves now). Deleted ids lose their lake rows.
+        """
+        staged = staging.keys().sort(["updated_on", SEQ], nulls_last=False)
+        best = staged.unique("id", keep="last", maintain_order=False)
+        wanted = pl.concat([best.get_column("id"), pl.Series("id", list(deleted_ids), pl.Int64)])
+        in_lake = (
+            self.scan()
+            .select("id", "updated_on", "year", "month")
+            .filter(pl.col("id").is_in(wanted.implode()))
+            .collect()
+        )
+        contested = in_lake.join(
+            best.select("id", pl.col("updated_on").alias("staged_updated_on")), on="id"
+        ).with_columns(
+            (
+                pl.col("staged_updated_on").fill_null(_EARLIEST)
+                >= pl.col("updated_on").fill_null(_EARLIEST)
+            ).alias("staged_wins")
+        )
+        lake_losers = contested.filter("staged_wins").select("id", "year", "month")
+        staged_losers = contested.filter(~pl.col("staged_wins")).get_column("id")
+        deleted = in_lake.filter(pl.col("id").is_in(list(deleted_ids)))
+        deleted = deleted.select("id", "year", "month")
+        winners = best.filter(~pl.col("id").is_in(staged_losers.implode())).select(
+            "id", SEQ, "year", "month"
+        )
+        lake_drops = pl.concat([lake_losers, deleted])
+        touched = pl.concat([winners.select("year", "month"), lake_drops.select("year", "month")])
+        partitions = sorted((int(y), int(m)) for y, m in touched.unique().iter_rows())
+        return MergePlan(
+            winners=winners,
+            lake_drops=lake_drops,
+            partitions=partitions,
+            rows_new=best.height - contested.height,
+            rows_deleted=deleted.height,
+        )
+
+    def commit(
+        self,
+        staging: Staging,
+        plan: MergePlan,
+        *,
+        label: str,
+        on_partition: Callable[[Partition], None] | None = None,
+    ) -> MergeStats:
+        """Build the next version from the current one plus `plan`, then swap it in atomically.
+
+        Partitions whose merged content equals the old content keep their files. If anything
+        fails before the swap, the current version is untouched and the partial build is removed.
+        """
+        current = self.partition_files()
+        build_name = f"{_VERSION_PREFIX}{label}-{secrets.token_hex(3)}"
+        build = self.root / build_name
+        build.mkdir(parents=True)
+        rewritten = 0
+        try:
+            for partition in plan.partitions:
+                merged = self._merged_partition(staging, plan, partition, current.get(partition))
+                if merged is None:
+                    self._link_files(current.get(partition, []), build, partition)
+                else:
+                    rewritten += 1
+                    if merged.height:
+                        self._write_partition(merged, build, partition, label)
+                if on_partition is not None:
+                    on_partition(partition)
+            touched = set(plan.partitions)
+            for partition, files in current.items():
+                if partition not in touched:
+                    self._link_files(files, build, partition)
+        except BaseException:
+            shutil.rmtree(build, ignore_errors=True)
+            raise
+        if rewritten == 0 and current:
+            # Nothing changed: keep the current version (and the data version readers cache on).
+            shutil.rmtree(build)
+            version = self.version()
+            assert version is not None
+        else:
+            self._swap_to(build_name)
+            version = build_name
+        return MergeStats(
+            version=version,
+            rows_written=plan.winners.height,
+            rows_new=plan.rows_new,
+            rows_deleted=plan.rows_deleted,
+            partitions_rewritten=rewritten,
+        )
+
+    def _merged_partition(
+        self,
+        staging: Staging,
+        plan: MergePlan,
+        partition: Partition,
+        old_files: list[Path] | None,
+    ) -> pl.DataFrame | None:
+        """The partition's new rows sorted by (date, id), or None when they equal the old ones."""
+        year, month = partition
+        in_partition = (pl.col("year") == year) & (pl.col("month") == month)
+        old = pl.read_parquet(old_files) if old_files else pl.DataFrame(schema=LAKE_SCHEMA)
+        drops = plan.lake_drops.filter(in_partition).get_column("id")
+        keep = plan.winners.filter(in_partition).select("id", SEQ)
+        new = staging.read_partition(partition).join(keep, on=["id", SEQ], how="semi")
+        merged = pl.concat([old.filter(~pl.col("id").is_in(drops.implode())), new.drop(SEQ)]).sort(
+            ["date", "id"]
+        )
+        if old_files and merged.equals(old):
+            return None
+        return merged
+
+    @staticmethod
+    def _write_partition(rows: pl.DataFrame, build: Path, partition: Partition, label: str) -> None:
+        target = partition_dir(build, partition) / f"part-{label}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rows.write_parquet(
+            target,
+            compression="zstd",
+            statistics=True,
+            row_group_size=16_384,
+            metadata=PARQUET_METADATA,
+        )
+        with target.open("rb") as handle:
+            os.fsync(handle.fileno())
+
+    @staticmethod
+    def _link_files(files: list[Path], build: Path, partition: Partition) -> None:
+        target = partition_dir(build, partition)
+        target.mkdir(parents=True, exist_ok=True)
+        for path in files:
+            os.link(path, target / path.name)
+
+    def _swap_to(self, build_name: str) -> None:
+        """Point `crimes` at `build_name` atomically, then drop versions older than the previous."""
+        previous = self.version()
+        temporary = self.root / f".crimes-{secrets.token_hex(3)}.tmp"
+        os.symlink(build_name, temporary)
+        os.replace(temporary, self.link)
+        _fsync_dir(self.root)
+        log.info("lake version swapped", extra={"version": build_name, "previous": previous})
+        self.remove_stale_versions(keep={build_name, previous})
+
+    def remove_stale_versions(self, keep: Collection[str | None] = ()) -> list[str]:
+        """Delete version directories and temporary links other than the current one and `keep`.
+
+        Only safe while holding the run lock: an unreferenced version may be a build under way.
+        """
+        current = self.version()
+        removed: list[str] = []
+        if not self.root.is_dir():
+            return removed
+        for entry in self.root.iterdir():
+            name = entry.name
+            if name in keep or name == current:
+                continue
+            if name.startswith(".crimes-") and name.endswith(".tmp"):
+                entry.unlink()
+                removed.append(name)
+            elif name.startswith(_VERSION_PREFIX):
+                shutil.rmtree(entry)
+                removed.append(name)
+        return removed
+
+
+def _fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

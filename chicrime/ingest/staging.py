@@ -1,0 +1,86 @@
+"""A run's fetched rows on disk, partitioned like the lake, so memory stays bounded by a page.
+
+Each page becomes one small Parquet file per (year, month) it touches, tagged with the page's
+sequence number so that, for an id fetched twice in one run, the later copy can win a tie.
+Rows that fail normalisation are appended to `quarantine/run-NNNNNN.jsonl` with their reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+
+from chicrime.ingest.schema import LAKE_SCHEMA
+
+__all__ = ["SEQ", "Partition", "Staging", "partition_dir", "quarantine_rows"]
+
+SEQ = "_seq"
+
+Partition = tuple[int, int]
+
+
+def partition_dir(root: Path, partition: Partition) -> Path:
+    """`root/year=YYYY/month=MM`: the hive layout, month zero-padded."""
+    year, month = partition
+    return root / f"year={year:04d}" / f"month={month:02d}"
+
+
+class Staging:
+    """The staging area of one run. Creating it discards whatever an earlier attempt left there."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        self._pages = 0
+        self._files: dict[Partition, list[Path]] = {}
+
+    def add(self, rows: pl.DataFrame) -> None:
+        """Stage a page of normalised lake rows (any order, any partitions)."""
+        if rows.is_empty():
+            return
+        self._pages += 1
+        tagged = rows.with_columns(pl.lit(self._pages, pl.Int32).alias(SEQ))
+        for (year, month), part in tagged.partition_by(
+            ["year", "month"], as_dict=True, maintain_order=False
+        ).items():
+            partition = (int(str(year)), int(str(month)))
+            target = partition_dir(self.directory, partition) / f"page-{self._pages:06d}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            part.write_parquet(target, compression="lz4", statistics=False)
+            self._files.setdefault(partition, []).append(target)
+
+    @property
+    def partitions(self) -> list[Partition]:
+        return sorted(self._files)
+
+    def read_partition(self, partition: Partition) -> pl.DataFrame:
+        """All staged rows of one partition, with their `_seq` column."""
+        files = self._files.get(partition, [])
+        if not files:
+            return pl.DataFrame(schema={**LAKE_SCHEMA, SEQ: pl.Int32()})
+        return pl.read_parquet(files)
+
+    def keys(self) -> pl.DataFrame:
+        """`id, updated_on, year, month, _seq` of every staged row: what merge planning needs."""
+        columns = ["id", "updated_on", "year", "month", SEQ]
+        files = [f for paths in self._files.values() for f in paths]
+        if not files:
+            return pl.DataFrame(schema={c: {**LAKE_SCHEMA, SEQ: pl.Int32()}[c] for c in columns})
+        return pl.scan_parquet(files).select(columns).collect()
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def quarantine_rows(directory: Path, run_id: int, rejected: pl.DataFrame) -> Path | None:
+    """Append rejected raw rows (with `reason`) to this run's JSON-lines file; None if no rows."""
+    if rejected.is_empty():
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"run-{run_id:06d}.jsonl"
+    with path.open("ab") as handle:
+        rejected.write_ndjson(handle)
+    return path

@@ -1,0 +1,314 @@
+"""SQLite state: the watermark per dataset and one row per run, in WAL mode, migrated by number.
+
+Times of events (`started_at`, `last_success_at`, ...) are UTC instants written as
+`2026-11-27T03:15:02Z`. Watermarks are floating Chicago wall-clock times like the data
+(`2026-11-26T23:58:00`, no zone). A run's success and the new watermark are written in one
+transaction, so the watermark only moves together with a recorded, committed run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from chicrime.errors import StateError
+
+__all__ = ["MIGRATIONS", "IngestState", "RunRecord", "RunTotals", "StateStore"]
+
+# Each entry moves the schema from version i to i + 1 (`PRAGMA user_version`). Never edit one
+# that has shipped: append a new one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE ingest_state (
+        dataset_id TEXT PRIMARY KEY,
+        watermark_max_date TEXT,
+        last_run_at TEXT,
+        last_success_at TEXT,
+        backfill_days INTEGER,
+        rows_last_run INTEGER
+    );
+    CREATE TABLE runs (
+        run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL CHECK (status IN ('running', 'success', 'failed')),
+        window_start TEXT,
+        rows_fetched INTEGER,
+        rows_written INTEGER,
+        rows_deleted INTEGER,
+        partitions_rewritten INTEGER,
+        watermark_before TEXT,
+        watermark_after TEXT,
+        error TEXT
+    );
+    """,
+    """
+    ALTER TABLE ingest_state ADD COLUMN watermark_max_updated_on TEXT;
+    ALTER TABLE runs ADD COLUMN dataset_id TEXT;
+    ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'ingest';
+    ALTER TABLE runs ADD COLUMN updated_since TEXT;
+    ALTER TABLE runs ADD COLUMN rows_new INTEGER;
+    ALTER TABLE runs ADD COLUMN rows_quarantined INTEGER;
+    ALTER TABLE runs ADD COLUMN lake_version TEXT;
+    ALTER TABLE runs ADD COLUMN pid INTEGER;
+    CREATE INDEX runs_by_status ON runs (status, run_id);
+    """,
+)
+
+
+def utc_text(moment: dt.datetime) -> str:
+    """An aware instant as `YYYY-MM-DDTHH:MM:SSZ`."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def wall_text(moment: dt.datetime | None) -> str | None:
+    """A floating wall-clock time as `YYYY-MM-DDTHH:MM:SS` (no zone), or None."""
+    return None if moment is None else moment.isoformat(timespec="seconds")
+
+
+def parse_wall(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class IngestState:
+    """Where the last successful run left a dataset."""
+
+    dataset_id: str
+    watermark_max_date: dt.datetime | None
+    watermark_max_updated_on: dt.datetime | None
+    last_run_at: str | None
+    last_success_at: str | None
+    backfill_days: int | None
+    rows_last_run: int | None
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    """The counts a finished run records."""
+
+    rows_fetched: int
+    rows_quarantined: int
+    rows_written: int
+    rows_new: int
+    rows_deleted: int
+    partitions_rewritten: int
+    lake_version: str | None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of `runs`, as stored."""
+
+    run_id: int
+    dataset_id: str | None
+    kind: str
+    status: str
+    started_at: str
+    finished_at: str | None
+    window_start: str | None
+    updated_since: str | None
+    rows_fetched: int | None
+    rows_quarantined: int | None
+    rows_written: int | None
+    rows_new: int | None
+    rows_deleted: int | None
+    partitions_rewritten: int | None
+    watermark_before: str | None
+    watermark_after: str | None
+    lake_version: str | None
+    pid: int | None
+    error: str | None
+
+
+_RUN_COLUMNS = ", ".join(RunRecord.__dataclass_fields__)
+
+
+class StateStore:
+    """The state database at `path`, created and migrated on open."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            migrate(self._db)
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise StateError(
+                f"cannot use the state database {path}: {exc}. Check DATA_DIR and its permissions;"
+                " a damaged file can be moved aside (run history is lost, the lake is kept)."
+            ) from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def ingest_state(self, dataset_id: str) -> IngestState | None:
+        row = self._db.execute(
+            "SELECT dataset_id, watermark_max_date, watermark_max_updated_on, last_run_at,"
+            " last_success_at, backfill_days, rows_last_run FROM ingest_state"
+            " WHERE dataset_id = ?",
+            (dataset_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return IngestState(
+            row[0], parse_wall(row[1]), parse_wall(row[2]), row[3], row[4], row[5], row[6]
+        )
+
+    def start_run(
+        self,
+        *,
+        dataset_id: str,
+        kind: str,
+        started_at: dt.datetime,
+        window_start: dt.datetime,
+        updated_since: dt.datetime | None,
+        watermark_before: dt.datetime | None,
+        pid: int,
+    ) -> int:
+        """Record a run as `running` and return its id."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO runs (dataset_id, kind, status, started_at, window_start,"
+                " updated_since, watermark_before, pid) VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
+                (
+                    dataset_id,
+                    kind,
+                    utc_text(started_at),
+                    wall_text(window_start),
+                    wall_text(updated_since),
+                    wall_text(watermark_before),
+                    pid,
+                ),
+            )
+            db.execute(
+                "INSERT INTO ingest_state (dataset_id, last_run_at) VALUES (?, ?)"
+                " ON CONFLICT (dataset_id) DO UPDATE SET last_run_at = excluded.last_run_at",
+                (dataset_id, utc_text(started_at)),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def finish_success(
+        self,
+        run_id: int,
+        *,
+        dataset_id: str,
+        finished_at: dt.datetime,
+        totals: RunTotals,
+        watermark_max_date: dt.datetime | None,
+        watermark_max_updated_on: dt.datetime | None,
+        backfill_days: int,
+    ) -> None:
+        """Mark the run a success and move the watermark, in one transaction."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE runs SET status = 'success', finished_at = ?, rows_fetched = ?,"
+                " rows_quarantined = ?, rows_written = ?, rows_new = ?, rows_deleted = ?,"
+                " partitions_rewritten = ?, lake_version = ?, watermark_after = ?"
+                " WHERE run_id = ?",
+                (
+                    utc_text(finished_at),
+                    totals.rows_fetched,
+                    totals.rows_quarantined,
+                    totals.rows_written,
+                    totals.rows_new,
+                    totals.rows_deleted,
+                    totals.partitions_rewritten,
+                    totals.lake_version,
+                    wall_text(watermark_max_date),
+                    run_id,
+                ),
+            )
+            db.execute(
+                "UPDATE ingest_state SET watermark_max_date = ?, watermark_max_updated_on = ?,"
+                " last_success_at = ?, backfill_days = ?, rows_last_run = ?"
+                " WHERE dataset_id = ?",
+                (
+                    wall_text(watermark_max_date),
+                    wall_text(watermark_max_updated_on),
+                    utc_text(finished_at),
+                    backfill_days,
+                    totals.rows_fetched,
+                    dataset_id,
+                ),
+            )
+
+    def finish_failed(
+        self, run_id: int, *, finished_at: dt.datetime, error: str, rows_fetched: int | None
+    ) -> None:
+        """Mark the run failed with its reason; the watermark is not touched."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE runs SET status = 'failed', finished_at = ?, error = ?, rows_fetched = ?"
+                " WHERE run_id = ?",
+                (utc_text(finished_at), error, rows_fetched, run_id),
+            )
+
+    def fail_abandoned_runs(self, *, finished_at: dt.datetime) -> list[int]:
+        """Mark runs a dead process left `running` as failed. Call only under the run lock."""
+        with self._transaction() as db:
+            ids = [r[0] for r in db.execute("SELECT run_id FROM runs WHERE status = 'running'")]
+            db.execute(
+                "UPDATE runs SET status = 'failed', finished_at = ?, error = ?"
+                " WHERE status = 'running'",
+                (
+                    utc_text(finished_at),
+                    "interrupted: the process stopped before finishing (killed or crashed); "
+                    "the lake and watermark were left as the last successful run committed them",
+                ),
+            )
+        return ids
+
+    def recent_runs(self, limit: int = 20) -> list[RunRecord]:
+        """The newest runs first."""
+        rows = self._db.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY run_id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [RunRecord(*row) for row in rows]
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Apply every migration the database lacks, each with its version bump in one transaction.
+
+    Returns the resulting version. A database newer than this chicrime is refused with a clear
+    error rather than guessed at.
+    """
+    version = schema_version(db)
+    if version > len(MIGRATIONS):
+        raise StateError(
+            f"state database schema version {version} is newer than this chicrime understands "
+            f"({len(MIGRATIONS)}); upgrade chicrime"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        statements = [s.strip() for s in script.split(";") if s.strip()]
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    return schema_version(db)

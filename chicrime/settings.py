@@ -1,0 +1,218 @@
+"""Settings: env vars, then `.env`, then defaults, resolved and validated once at start-up.
+
+Nothing else in chicrime reads the environment. A bad value raises `ConfigError` naming the
+variable and the form it accepts, before any work starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from dotenv import dotenv_values
+
+from chicrime.errors import ConfigError
+
+__all__ = ["MAP_STYLES", "Settings", "load_settings"]
+
+MAP_STYLES = (
+    "basic",
+    "carto-darkmatter",
+    "carto-darkmatter-nolabels",
+    "carto-positron",
+    "carto-positron-nolabels",
+    "carto-voyager",
+    "carto-voyager-nolabels",
+    "dark",
+    "light",
+    "open-street-map",
+    "outdoors",
+    "satellite",
+    "satellite-streets",
+    "streets",
+    "white-bg",
+)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob chicrime has, typed. Paths under `data_dir` are derived, not configured."""
+
+    dataset_id: str = "ijzp-q8t2"
+    soda_base_url: str = "https://data.cityofchicago.org"
+    soda_app_token: str | None = field(default=None, repr=False)
+    start_date: dt.date | None = None
+    backfill_days: int = 14
+    page_limit: int = 50_000
+    data_dir: Path = Path("data")
+    map_style: str = "carto-positron"
+    log_level: str = "INFO"
+    log_format: str = "text"
+    http_timeout: float = 60.0
+    retry_attempts: int = 8
+    retry_max_seconds: float = 600.0
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.data_dir / "state"
+
+    @property
+    def state_db(self) -> Path:
+        return self.state_dir / "chicrime.db"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data_dir / "quarantine"
+
+    def first_window_start(self, today: dt.date) -> dt.date:
+        """Where the first run starts when no state exists: `START_DATE`, else a year ago."""
+        return self.start_date or today - dt.timedelta(days=365)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")
+) -> Settings:
+    """Resolve settings from `environ` (default `os.environ`) over the `.env` file over defaults.
+
+    Raises `ConfigError` for the first invalid value. Empty values count as unset.
+    """
+    file_values = dotenv_values(dotenv_path) if dotenv_path and dotenv_path.is_file() else {}
+    merged = {k: v for k, v in file_values.items() if v is not None}
+    merged.update(os.environ if environ is None else environ)
+    values = {k: v.strip() for k, v in merged.items() if v.strip()}
+    defaults = Settings()
+
+    def get(name: str, parse: Callable[[str], T], accepted: str, default: T) -> T:
+        raw = values.get(name)
+        if raw is None:
+            return default
+        try:
+            return parse(raw)
+        except ValueError:
+            raise ConfigError(name, raw, accepted) from None
+
+    return Settings(
+        dataset_id=get(
+            "CHI_CRIME_DATASET_ID",
+            _matching(r"[a-z0-9]{4}-[a-z0-9]{4}"),
+            "a Socrata dataset id like ijzp-q8t2",
+            defaults.dataset_id,
+        ),
+        soda_base_url=get(
+            "SODA_BASE_URL",
+            _base_url,
+            "an http(s) URL of a portal root like https://data.cityofchicago.org",
+            defaults.soda_base_url,
+        ),
+        soda_app_token=values.get("SODA_APP_TOKEN"),
+        start_date=get("START_DATE", _date, "a date as YYYY-MM-DD", defaults.start_date),
+        backfill_days=get(
+            "BACKFILL_DAYS",
+            _int_in(0, 3650),
+            "a whole number of days from 0 to 3650",
+            defaults.backfill_days,
+        ),
+        page_limit=get(
+            "PAGE_LIMIT",
+            _int_in(1, 1_000_000),
+            "a whole number of rows from 1 to 1000000",
+            defaults.page_limit,
+        ),
+        data_dir=get("DATA_DIR", Path, "a directory path", defaults.data_dir),
+        map_style=get(
+            "MAP_STYLE",
+            _one_of(MAP_STYLES),
+            "one of " + ", ".join(MAP_STYLES),
+            defaults.map_style,
+        ),
+        log_level=get(
+            "LOG_LEVEL",
+            _one_of(LOG_LEVELS, str.upper),
+            "one of " + ", ".join(LOG_LEVELS),
+            defaults.log_level,
+        ),
+        log_format=get(
+            "LOG_FORMAT", _one_of(LOG_FORMATS, str.lower), "text or json", defaults.log_format
+        ),
+        http_timeout=get(
+            "HTTP_TIMEOUT", _float_in(1, 3600), "seconds from 1 to 3600", defaults.http_timeout
+        ),
+        retry_attempts=get(
+            "RETRY_ATTEMPTS",
+            _int_in(1, 100),
+            "a whole number from 1 to 100",
+            defaults.retry_attempts,
+        ),
+        retry_max_seconds=get(
+            "RETRY_MAX_SECONDS",
+            _float_in(0, 86_400),
+            "seconds from 0 to 86400",
+            defaults.retry_max_seconds,
+        ),
+    )
+
+
+def _date(raw: str) -> dt.date:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        raise ValueError(raw)
+    return dt.date.fromisoformat(raw)
+
+
+def _base_url(raw: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", raw):
+        raise ValueError(raw)
+    return raw.rstrip("/")
+
+
+def _matching(pattern: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not re.fullmatch(pattern, raw):
+            raise ValueError(raw)
+        return raw
+
+    return parse
+
+
+def _one_of(choices: tuple[str, ...], fold: Callable[[str], str] = str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if fold(raw) not in choices:
+            raise ValueError(raw)
+        return fold(raw)
+
+    return parse
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        if not re.fullmatch(r"[+-]?\d+", raw) or not low <= int(raw) <= high:
+            raise ValueError(raw)
+        return int(raw)
+
+    return parse
+
+
+def _float_in(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(raw)
+        if not low <= value <= high:
+            raise ValueError(raw)
+        return value
+
+    return parse
