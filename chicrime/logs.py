@@ -57,7 +57,8 @@ class JsonFormatter(logging.Formatter):
 
 def _text_value(value: object) -> str:
     text = str(value)
-    return json.dumps(text) if (" " in text or not text) else text
+    needs_quotes = not text or '"' in text or any(c.isspace() for c in text)
+    return json.dumps(text) if needs_quotes else text
 
 
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:

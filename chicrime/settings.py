@@ -94,9 +94,7 @@ def load_settings(
     Raises `ConfigError` for the first invalid value. Empty values count as unset.
     """
     file_values = dotenv_values(dotenv_path) if dotenv_path and dotenv_path.is_file() else {}
-    merged = {k: v for k, v in file_values.items() if v is not None}
-    merged.update(os.environ if environ is None else environ)
-    values = {k: v.strip() for k, v in merged.items() if v.strip()}
+    values = _non_blank(file_values) | _non_blank(os.environ if environ is None else environ)
     defaults = Settings()
 
     def get(name: str, parse: Callable[[str], T], accepted: str, default: T) -> T:
@@ -167,6 +165,10 @@ def load_settings(
             defaults.retry_max_seconds,
         ),
     )
+
+
+def _non_blank(source: Mapping[str, str | None]) -> dict[str, str]:
+    return {k: v.strip() for k, v in source.items() if v is not None and v.strip()}
 
 
 def _date(raw: str) -> dt.date:

@@ -209,7 +209,7 @@ class SocrataClient:
             raise _TransientResponse(
                 f"HTTP {status}: {_error_message(response)}", _retry_after(response)
             )
-        hint = _HINTS.get(status, "check the request settings")
+        hint = _HINTS.get(status, "Check SODA_BASE_URL and CHI_CRIME_DATASET_ID.")
         raise SocrataRequestError(
             f"{self.resource_url} answered HTTP {status}: {_error_message(response)}. {hint}"
         )

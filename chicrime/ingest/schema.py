@@ -74,10 +74,8 @@ _RAW_SCHEMA = pl.Schema({name: pl.String for name in API_FIELDS})
 
 def raw_frame(rows: pl.DataFrame) -> pl.DataFrame:
     """Conform a frame of raw API values to exactly `API_FIELDS`, all strings, missing → null."""
-    return rows.select(
-        pl.col(c).cast(pl.String) if c in rows.columns else pl.lit(None, pl.String).alias(c)
-        for c in API_FIELDS
-    )
+    missing = [pl.lit(None, pl.String).alias(c) for c in API_FIELDS if c not in rows.columns]
+    return rows.with_columns(missing).select(pl.col(c).cast(pl.String) for c in API_FIELDS)
 
 
 @dataclass(frozen=True)

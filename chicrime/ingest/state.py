@@ -136,14 +136,15 @@ class StateStore:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise _unusable(path, exc) from exc
+        try:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA busy_timeout = 30000")
             migrate(self._db)
-        except (OSError, sqlite3.DatabaseError) as exc:
-            raise StateError(
-                f"cannot use the state database {path}: {exc}. Check DATA_DIR and its permissions;"
-                " a damaged file can be moved aside (run history is lost, the lake is kept)."
-            ) from exc
+        except (OSError, sqlite3.DatabaseError, StateError) as exc:
+            self._db.close()
+            raise _unusable(path, exc) from exc
 
     def close(self) -> None:
         self._db.close()
@@ -282,6 +283,13 @@ class StateStore:
             f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY run_id DESC LIMIT ?", (limit,)
         ).fetchall()
         return [RunRecord(*row) for row in rows]
+
+
+def _unusable(path: Path, exc: Exception) -> StateError:
+    return StateError(
+        f"cannot use the state database {path}: {exc}. Check DATA_DIR and its permissions;"
+        " a damaged file can be moved aside (run history is lost, the lake is kept)."
+    )
 
 
 def schema_version(db: sqlite3.Connection) -> int:

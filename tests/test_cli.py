@@ -1,0 +1,149 @@
+"""The `chicrime` command as users run it: a real process, real env, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chicrime.ingest.lock import run_lock
+from tests.conftest import api_row
+from tests.socrata_server import SocrataDataset, SocrataServer
+
+ROOT = Path(__file__).resolve().parent.parent
+CHICRIME = str(Path(sys.executable).with_name("chicrime"))
+
+
+def run_cli(
+    *args: str, env: dict[str, str], cwd: Path, module: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", module, *args] if module else [CHICRIME, *args]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SODA_", "CHI_"))}
+    return subprocess.run(
+        command, env={**clean, **env}, cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def upstream() -> SocrataServer:
+    rows = [api_row(i, f"2024-0{1 + i % 5}-0{1 + i % 8}T12:00:00.000") for i in range(1, 8)]
+    with SocrataServer({"ijzp-q8t2": SocrataDataset(rows)}) as server:
+        yield server
+
+
+def env_for(server: SocrataServer, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        "SODA_BASE_URL": server.base_url,
+        "DATA_DIR": str(tmp_path / "data"),
+        "START_DATE": "2024-01-01",
+        "PAGE_LIMIT": "2",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "accepted"),
+    [
+        ("BACKFILL_DAYS", "-3", "a whole number of days from 0 to 3650"),
+        ("START_DATE", "yesterday", "a date as YYYY-MM-DD"),
+        ("PAGE_LIMIT", "0", "a whole number of rows from 1 to 1000000"),
+    ],
+)
+def test_bad_setting_exits_2_with_one_line_naming_it(
+    tmp_path: Path, variable: str, value: str, accepted: str
+) -> None:
+    """A bad env value stops the command before any work, on one clear line."""
+    result = run_cli("ingest", "--once", env={variable: value}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == f"chicrime: {variable}={value!r} is not valid: expected {accepted}\n"
+    assert not (tmp_path / "data").exists()
+
+
+def test_bad_setting_in_dotenv_file_is_reported_the_same_way(tmp_path: Path) -> None:
+    """`.env` in the working directory is read and validated too."""
+    (tmp_path / ".env").write_text("PAGE_LIMIT=lots\n")
+    result = run_cli("status", env={}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "PAGE_LIMIT='lots' is not valid" in result.stderr
+
+
+def test_ingest_once_then_runs_and_status(upstream: SocrataServer, tmp_path: Path) -> None:
+    """`ingest --once` fills the lake; `runs` and `status --json` report it."""
+    env = env_for(upstream, tmp_path, SODA_APP_TOKEN="tok-123-secret")
+    result = run_cli("ingest", "--once", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("run 1: fetched 7 rows, wrote 7 (7 new), deleted 0")
+    assert "fetching rows: done done=7 unit=rows total=7 percent=100.0" in result.stderr
+    assert "run finished run_id=1 rows_fetched=7" in result.stderr
+    assert "tok-123-secret" not in result.stderr + result.stdout
+
+    runs = run_cli("runs", "--json", env=env, cwd=tmp_path)
+    (record,) = json.loads(runs.stdout)
+    assert (record["run_id"], record["status"], record["rows_written"]) == (1, "success", 7)
+
+    table = run_cli("runs", env=env, cwd=tmp_path).stdout.splitlines()
+    assert table[0].split()[:4] == ["run", "kind", "status", "started"]
+    assert table[1].split()[:3] == ["1", "ingest", "success"]
+
+    status = json.loads(run_cli("status", "--json", env=env, cwd=tmp_path).stdout)
+    assert status["lake"]["rows"] == 7
+    assert status["watermark_max_date"] == "2024-05-05T12:00:00"
+    assert status["last_run"]["status"] == "success"
+
+
+def test_python_dash_m_chicrime_ingest_once_works(upstream: SocrataServer, tmp_path: Path) -> None:
+    """`python -m chicrime.ingest --once` is the same command."""
+    result = run_cli(
+        "--once", env=env_for(upstream, tmp_path), cwd=tmp_path, module="chicrime.ingest"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("run 1: fetched 7 rows")
+
+
+def test_second_concurrent_run_exits_75_at_once(upstream: SocrataServer, tmp_path: Path) -> None:
+    """While a run holds the lock, another exits 75 without touching anything."""
+    env = env_for(upstream, tmp_path)
+    with run_lock(tmp_path / "data" / "state" / "ingest.lock"):
+        result = run_cli("ingest", "--once", env=env, cwd=tmp_path)
+    assert result.returncode == 75
+    assert result.stderr.startswith(
+        f"chicrime: another ingestion run is in progress (pid {os.getpid()}"
+    )
+    assert upstream.requests == []
+
+
+def test_failed_run_exits_1_with_the_reason(tmp_path: Path) -> None:
+    """An unreachable API fails the run with exit code 1 and a line saying what to check."""
+    env = {
+        "SODA_BASE_URL": "http://127.0.0.1:9",
+        "DATA_DIR": str(tmp_path / "data"),
+        "RETRY_ATTEMPTS": "2",
+        "RETRY_MAX_SECONDS": "5",
+    }
+    result = run_cli("ingest", "--once", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "gave up after 2 attempt(s)" in result.stderr.splitlines()[-1]
+    runs = json.loads(run_cli("runs", "--json", env=env, cwd=tmp_path).stdout)
+    assert [r["status"] for r in runs] == ["failed"]
+
+
+def test_status_before_any_run_says_what_to_do(tmp_path: Path) -> None:
+    """With no state yet, status explains the next step instead of failing."""
+    result = run_cli("status", env={"DATA_DIR": str(tmp_path / "data")}, cwd=tmp_path)
+    assert result.returncode == 0
+    assert "run `chicrime ingest --once` to populate the lake" in result.stdout
+    assert "0 rows in 0 partitions" in result.stdout
+
+
+def test_json_log_format_gives_one_object_per_line(upstream: SocrataServer, tmp_path: Path) -> None:
+    """LOG_FORMAT=json makes every stderr line a JSON object with the event's fields."""
+    env = env_for(upstream, tmp_path, LOG_FORMAT="json")
+    result = run_cli("ingest", "--once", env=env, cwd=tmp_path)
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    finished = next(e for e in events if e["msg"] == "run finished")
+    assert finished["rows_written"] == 7
+    assert finished["level"] == "INFO"
