@@ -22,7 +22,9 @@ import http
 import http.server
 import itertools
 import json
+import operator
 import re
+import socket
 import sys
 import threading
 import time
@@ -67,14 +69,16 @@ DEFAULT_CACHE_BYTES = 1 << 30
 """Default budget for cached JSON row fragments per dataset (1 GiB)."""
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.f"
-"""polars ``strptime`` format of ``floating_timestamp`` values such as ``2024-02-10T00:44:00.000``."""
+"""polars ``strptime`` format of ``floating_timestamp`` values (``2024-02-10T00:44:00.000``)."""
 
 _ALL_COLUMNS: dict[str, str] = {**API_COLUMNS, **SYSTEM_COLUMNS}
-_API_SCHEMA: dict[str, type[pl.DataType]] = {
-    name: pl.Boolean if kind == "checkbox" else pl.String for name, kind in API_COLUMNS.items()
-}
+_CHECKBOXES = tuple(name for name, kind in API_COLUMNS.items() if kind == "checkbox")
 _TYPED_DTYPES: dict[str, pl.DataType] = {
-    name: pl.Int64() if name == "id" else pl.Datetime("us") if kind == "floating_timestamp" else pl.Float64()
+    name: pl.Int64()
+    if name == "id"
+    else pl.Datetime("us")
+    if kind == "floating_timestamp"
+    else pl.Float64()
     for name, kind in API_COLUMNS.items()
     if kind in ("number", "floating_timestamp")
 }
@@ -83,17 +87,30 @@ _TYPED_ID = "__typed_id"
 _CHUNK_ROWS = 1 << 16
 _DIRECT_ENCODE_FACTOR = 4
 _ROW_ID_SEED = 20240210
+_SHUTDOWN_POLL_SECONDS = 0.02
 _JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 _GEOJSON_CONTENT_TYPE = "application/vnd.geo+json;charset=utf-8"
 _RESOURCE_PATH = re.compile(r"^/resource/(?P<dataset>[^/]+)\.(?P<format>json|geojson)$")
 _IDENTIFIER = r":?[A-Za-z_][A-Za-z0-9_]*"
+_NUMBER = r"-?(?:\d+(?:\.\d*)?|\.\d+)"
+_COMPARISONS: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<>": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 _COUNT_SELECT = re.compile(
     r"^count\(\s*\*\s*\)(?:\s+as\s+(?P<alias>[A-Za-z_][A-Za-z0-9_]*))?$", re.IGNORECASE
 )
-_ORDER_ITEM = re.compile(rf"^(?P<column>{_IDENTIFIER})(?:\s+(?P<direction>asc|desc))?$", re.IGNORECASE)
+_ORDER_ITEM = re.compile(
+    rf"^(?P<column>{_IDENTIFIER})(?:\s+(?P<direction>asc|desc))?$", re.IGNORECASE
+)
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^']|'')*')"
-    r"|(?P<number>-?(?:\d+(?:\.\d*)?|\.\d+))"
+    rf"|(?P<number>{_NUMBER})"
     r"|(?P<op><=|>=|<>|!=|=|<|>)"
     r"|(?P<punct>[(),])"
     rf"|(?P<word>{_IDENTIFIER}))"
@@ -149,29 +166,48 @@ def _type_mismatch(column: str, literal: str) -> SoqlError:
     )
 
 
-def _check_rows(rows: Iterable[Mapping[str, object]]) -> list[Mapping[str, object]]:
-    """Validate API-shaped rows and return them as a list.
+def _raw_name(column: str) -> str:
+    """Return the hidden column holding malformed (string) values of checkbox ``column``."""
+    return f"__raw_{column}"
 
-    Every key must be an API column; values must be strings (booleans for
-    ``arrest``/``domestic``) or ``None``; ``id`` is required.  Raises ``ValueError``
+
+_INPUT_SCHEMA: dict[str, type[pl.DataType]] = {
+    **{name: pl.Boolean if name in _CHECKBOXES else pl.String for name in API_COLUMNS},
+    **{_raw_name(name): pl.String for name in _CHECKBOXES},
+}
+
+
+def _frame_from_rows(rows: Iterable[Mapping[str, object]]) -> pl.DataFrame:
+    """Validate API-shaped dicts and return them as a frame of API plus raw-checkbox columns.
+
+    Every key must be an API column and ``id`` is required.  Values must be strings,
+    except that checkbox columns take booleans; a string in a checkbox column is a
+    malformed value, kept in its raw column and served verbatim.  Raises ``ValueError``
     otherwise, because polars would silently coerce or drop such values.
     """
-    checked = list(rows)
-    for row in checked:
+    normalized: list[dict[str, object]] = []
+    for row in rows:
         unknown = set(row) - set(API_COLUMNS)
         if unknown:
             raise ValueError(f"unknown columns {sorted(unknown)} in row {row!r}")
         if row.get("id") is None:
             raise ValueError(f"row without id: {row!r}")
+        clean: dict[str, object] = {}
         for name, value in row.items():
-            expected = bool if API_COLUMNS[name] == "checkbox" else str
-            if value is not None and type(value) is not expected:
-                raise ValueError(f"column {name} must be {expected.__name__} or absent, got {value!r}")
-    return checked
+            checkbox = API_COLUMNS[name] == "checkbox"
+            if value is None or type(value) is str:
+                clean[_raw_name(name) if checkbox else name] = value
+            elif checkbox and type(value) is bool:
+                clean[name] = value
+            else:
+                allowed = "a boolean or a string" if checkbox else "a string"
+                raise ValueError(f"column {name} must be {allowed} or absent, got {value!r}")
+        normalized.append(clean)
+    return pl.DataFrame(normalized, schema=_INPUT_SCHEMA)
 
 
-def _api_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """Return ``frame`` with exactly the API columns in API order and dtypes.
+def _frame_from_api_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Return an API-shaped ``frame`` with all API columns in order and empty raw columns.
 
     Absent columns become all-null; unknown columns or wrong dtypes raise ``ValueError``.
     """
@@ -179,26 +215,27 @@ def _api_frame(frame: pl.DataFrame) -> pl.DataFrame:
     if unknown:
         raise ValueError(f"unknown columns {sorted(unknown)}")
     for name, dtype in frame.schema.items():
-        if dtype != _API_SCHEMA[name]:
-            raise ValueError(f"column {name} must be {_API_SCHEMA[name]}, got {dtype}")
+        if dtype != _INPUT_SCHEMA[name]:
+            raise ValueError(f"column {name} must be {_INPUT_SCHEMA[name]}, got {dtype}")
     return frame.select(
         pl.col(name) if name in frame.columns else pl.lit(None, dtype=dtype).alias(name)
-        for name, dtype in _API_SCHEMA.items()
+        for name, dtype in _INPUT_SCHEMA.items()
     )
 
 
 def _prepare(frame: pl.DataFrame) -> pl.DataFrame:
-    """Turn an API-shaped frame into stored form: ``:id`` and typed helpers added, sorted by id.
+    """Turn an input frame into stored form: ``:id`` and typed helpers added, sorted by id.
 
-    Duplicate ids keep their last row.  Unparsable ids, numbers or timestamps raise a polars error.
+    Duplicate ids keep their last row.  Ids must be integers (else ``ValueError``);
+    numbers or timestamps that do not parse get a null helper, so they are served
+    verbatim but match no typed comparison.
     """
-    api = _api_frame(frame)
-    if api["id"].null_count():
-        raise ValueError("every row needs an id")
     helpers = [
-        pl.col(name).str.to_datetime(TIMESTAMP_FORMAT, time_unit="us", strict=True).alias(_typed_name(name))
-        if API_COLUMNS[name] == "floating_timestamp"
-        else pl.col(name).cast(dtype, strict=True).alias(_typed_name(name))
+        (
+            pl.col(name).str.to_datetime(TIMESTAMP_FORMAT, time_unit="us", strict=False)
+            if API_COLUMNS[name] == "floating_timestamp"
+            else pl.col(name).cast(dtype, strict=False)
+        ).alias(_typed_name(name))
         for name, dtype in _TYPED_DTYPES.items()
     ]
     row_id = pl.format(
@@ -206,27 +243,51 @@ def _prepare(frame: pl.DataFrame) -> pl.DataFrame:
         (pl.col("id").hash(_ROW_ID_SEED) % 1_000_000).cast(pl.String).str.zfill(6),
         pl.col("id"),
     ).alias(":id")
-    return (
-        api.with_columns(*helpers, row_id)
-        .unique(subset=_TYPED_ID, keep="last", maintain_order=True)
-        .sort(_TYPED_ID)
+    stored = frame.with_columns(*helpers, row_id)
+    if stored.get_column(_TYPED_ID).null_count():
+        raise ValueError("every row needs an integer id")
+    return stored.unique(subset=_TYPED_ID, keep="last", maintain_order=True).sort(_TYPED_ID)
+
+
+def _source_columns(fields: Sequence[str]) -> list[str]:
+    """Return the stored columns needed to encode ``fields`` (raw columns of checkboxes too)."""
+    return [*fields, *(_raw_name(name) for name in fields if name in _CHECKBOXES)]
+
+
+def _substitute_raw(encoded: pl.Series, name: str, raw: pl.Series) -> pl.Series:
+    """Replace ``"name":null`` by ``"name":"<raw>"`` in the encoded rows where ``raw`` is set."""
+    if raw.null_count() == raw.len():
+        return encoded
+    rows = raw.is_not_null().arg_true()
+    member = pl.struct(pl.col("raw").alias(name)).struct.json_encode()
+    replaced = pl.DataFrame({"json": encoded.gather(rows), "raw": raw.gather(rows)}).select(
+        pl.col("json").str.replace(
+            f'"{name}":null', member.str.slice(1).str.strip_suffix("}"), literal=True
+        )
     )
+    return encoded.scatter(rows, replaced.to_series())
 
 
 def _encode_rows(frame: pl.DataFrame, fields: Sequence[str]) -> pl.Series:
     """Encode each row of ``frame[fields]`` as a JSON object string, omitting null-valued keys.
 
-    Encoding is vectorised: ``struct.json_encode`` then a regex removes ``"key":null``
-    members (string values cannot match because their quotes are escaped).
+    Encoding is vectorised: ``struct.json_encode`` writes every row; rows whose checkbox
+    holds a malformed raw string get it substituted as a JSON string; then only the
+    rows still holding a null go through a regex that removes their ``"key":null``
+    members (string values cannot match because the quotes inside them are escaped).
+    ``frame`` must contain ``_source_columns(fields)``.
     """
-    null_member = '"(?:' + "|".join(re.escape(name) for name in fields) + ')":null,?'
-    return frame.select(
-        pl.struct(list(fields))
-        .struct.json_encode()
-        .str.replace_all(null_member, "")
-        .str.replace(r",\}$", "}")
-        .alias("json")
-    ).to_series()
+    encoded = frame.select(pl.struct(list(fields)).struct.json_encode()).to_series()
+    for name in fields:
+        if name in _CHECKBOXES:
+            encoded = _substitute_raw(encoded, name, frame.get_column(_raw_name(name)))
+    nullable = [name for name in fields if frame.get_column(name).null_count()]
+    if not nullable:
+        return encoded
+    null_member = '"(?:' + "|".join(re.escape(name) for name in nullable) + ')":null,?'
+    rows = frame.select(pl.any_horizontal(pl.col(nullable).is_null())).to_series().arg_true()
+    stripped = encoded.gather(rows).str.replace_all(null_member, "").str.replace(r",\}$", "}")
+    return encoded.scatter(rows, stripped)
 
 
 @dataclass(frozen=True)
@@ -241,9 +302,12 @@ class SocrataDataset:
     """Thread-safe holder of one dataset's current rows, kept sorted by numeric id.
 
     Rows are API-shaped: every value a string except the ``arrest``/``domestic``
-    booleans; a missing key (or ``None``) means null.  Internally each row also
-    carries ``:id`` (``row-NNNNNN~<id>``, stable per id, not in id order) and typed
-    helper columns so ``$where``/``$order`` compare numbers and timestamps by value.
+    booleans; a missing key (or ``None``) means null.  Malformed values (a number or
+    timestamp that does not parse, a string in a checkbox) are stored and served
+    verbatim and match no typed comparison, so clients' validation can be tested.
+    Internally each row also carries ``:id`` (``row-NNNNNN~<id>``, stable per id, not
+    in id order) and typed helper columns so ``$where``/``$order`` compare numbers
+    and timestamps by value.
     Encoded JSON row fragments are cached per (version, selected fields) in chunks
     of 65,536 stored rows, up to ``cache_bytes``; every mutation clears the cache.
     """
@@ -251,28 +315,28 @@ class SocrataDataset:
     def __init__(
         self, rows: Iterable[Mapping[str, object]] = (), *, cache_bytes: int = DEFAULT_CACHE_BYTES
     ) -> None:
-        """Hold ``rows`` (API-shaped dicts; duplicate ids keep the last); ``ValueError`` on bad rows."""
+        """Hold ``rows`` (API-shaped dicts, last duplicate id wins); ``ValueError`` on bad rows."""
         self._lock = threading.Lock()
         self._cache_bytes = cache_bytes
         self._cache: dict[tuple[int, tuple[str, ...], int], pl.Series] = {}
         self._cache_used = 0
-        self._snapshot = _Snapshot(self._indexed(_prepare(self._rows_frame(rows))), 0)
+        self._cache_full = False
+        self._state = _Snapshot(self._indexed(_prepare(_frame_from_rows(rows))), 0)
 
     @classmethod
-    def from_frame(cls, frame: pl.DataFrame, *, cache_bytes: int = DEFAULT_CACHE_BYTES) -> SocrataDataset:
+    def from_frame(
+        cls, frame: pl.DataFrame, *, cache_bytes: int = DEFAULT_CACHE_BYTES
+    ) -> SocrataDataset:
         """Build a dataset from a DataFrame already in API shape (for millions of rows).
 
         Columns must be API columns: ``pl.String`` except ``pl.Boolean`` ``arrest``/``domestic``;
         absent columns are all-null.  Raises ``ValueError`` on unknown columns or dtypes.
         """
         dataset = cls(cache_bytes=cache_bytes)
-        dataset._install(dataset._indexed(_prepare(frame)))
+        stored = dataset._indexed(_prepare(_frame_from_api_frame(frame)))
+        with dataset._lock:
+            dataset._install(stored)
         return dataset
-
-    @staticmethod
-    def _rows_frame(rows: Iterable[Mapping[str, object]]) -> pl.DataFrame:
-        """Validate API-shaped dicts and return them as a frame with the API schema."""
-        return pl.DataFrame(_check_rows(rows), schema=_API_SCHEMA)
 
     @staticmethod
     def _indexed(frame: pl.DataFrame) -> pl.DataFrame:
@@ -280,67 +344,81 @@ class SocrataDataset:
         return frame.with_row_index(_POS)
 
     def _install(self, frame: pl.DataFrame) -> None:
-        """Replace the stored rows, bump the version and drop cached fragments."""
-        with self._lock:
-            self._snapshot = _Snapshot(frame, self._snapshot.version + 1)
-            self._cache.clear()
-            self._cache_used = 0
+        """Replace the stored rows, bump the version and drop cached fragments; lock held."""
+        self._state = _Snapshot(frame, self._state.version + 1)
+        self._cache.clear()
+        self._cache_used = 0
+        self._cache_full = False
 
-    def snapshot(self) -> _Snapshot:
+    def _snapshot(self) -> _Snapshot:
         """Return the current immutable rows and version (consistent with each other)."""
         with self._lock:
-            return self._snapshot
+            return self._state
 
     def upsert(self, rows: Iterable[Mapping[str, object]]) -> None:
-        """Replace rows whose id already exists and insert the others; ``ValueError`` on bad rows."""
-        new = _prepare(self._rows_frame(rows))
+        """Replace rows whose id exists and insert the others; ``ValueError`` on bad rows."""
+        new = _prepare(_frame_from_rows(rows))
         with self._lock:
-            base = self._snapshot.frame.drop(_POS)
+            base = self._state.frame.drop(_POS)
             kept = base.filter(~pl.col(_TYPED_ID).is_in(new[_TYPED_ID].implode()))
-            self._install_locked(self._indexed(kept.merge_sorted(new, _TYPED_ID)))
+            self._install(self._indexed(kept.merge_sorted(new, _TYPED_ID)))
 
     def delete(self, ids: Iterable[int]) -> None:
         """Remove the rows with these numeric ids; unknown ids are ignored."""
         doomed = pl.Series(list(ids), dtype=pl.Int64).implode()
         with self._lock:
-            base = self._snapshot.frame.drop(_POS)
-            self._install_locked(self._indexed(base.filter(~pl.col(_TYPED_ID).is_in(doomed))))
-
-    def _install_locked(self, frame: pl.DataFrame) -> None:
-        """Like ``_install`` for callers already holding the lock."""
-        self._snapshot = _Snapshot(frame, self._snapshot.version + 1)
-        self._cache.clear()
-        self._cache_used = 0
+            base = self._state.frame.drop(_POS)
+            self._install(self._indexed(base.filter(~pl.col(_TYPED_ID).is_in(doomed))))
 
     def rows(self) -> list[dict[str, object]]:
-        """Return the current rows in API shape (null keys omitted, no ``:id``), sorted by id."""
-        frame = self.snapshot().frame.select(list(API_COLUMNS))
-        return [{k: v for k, v in row.items() if v is not None} for row in frame.iter_rows(named=True)]
+        """Return the current rows in API shape (null keys omitted, no ``:id``), sorted by id.
+
+        Malformed checkbox values come back as the strings they were given as.
+        """
+        columns = [*API_COLUMNS, *(_raw_name(name) for name in _CHECKBOXES)]
+        result: list[dict[str, object]] = []
+        for row in self._snapshot().frame.select(columns).iter_rows(named=True):
+            for name in _CHECKBOXES:
+                raw = row.pop(_raw_name(name))
+                if raw is not None:
+                    row[name] = raw
+            result.append({key: value for key, value in row.items() if value is not None})
+        return result
 
     def __len__(self) -> int:
         """Return the number of rows currently held."""
-        return self.snapshot().frame.height
+        return self._snapshot().frame.height
 
-    def fragments(self, snapshot: _Snapshot, fields: tuple[str, ...], positions: pl.Series) -> pl.Series:
+    def _fragments(
+        self, snapshot: _Snapshot, fields: tuple[str, ...], positions: pl.Series
+    ) -> pl.Series:
         """Return JSON object strings for the stored rows at ``positions``, in that order.
 
-        Whole chunks are encoded and cached when that costs at most a few times the
-        page itself (keyset pages touch one or two chunks); scattered pages, such as
-        unordered ones, are encoded directly.  Cached chunks belong to
+        Rows come from cached whole-chunk encodings; missing chunks are encoded and
+        cached while the byte budget lasts and while that costs at most a few times
+        the page itself (keyset pages touch one or two chunks).  Otherwise, e.g. for
+        scattered unordered pages, just the page is encoded.  Cached chunks belong to
         ``snapshot.version`` so a concurrent mutation never mixes versions.
         """
+        if positions.is_empty():
+            return pl.Series("json", [], dtype=pl.String)
         chunk_of = (positions.cast(pl.Int64) // _CHUNK_ROWS).alias("chunk")
         chunks = chunk_of.unique().sort().to_list()
         height = snapshot.frame.height
         with self._lock:
             cached = {c: self._cache.get((snapshot.version, fields, c)) for c in chunks}
-        missing_rows = sum(min(_CHUNK_ROWS, height - c * _CHUNK_ROWS) for c, s in cached.items() if s is None)
-        if missing_rows > _DIRECT_ENCODE_FACTOR * positions.len():
-            return _encode_rows(snapshot.frame[positions], fields)
+            cache_full = self._cache_full
+        missing_rows = sum(
+            min(_CHUNK_ROWS, height - c * _CHUNK_ROWS) for c, s in cached.items() if s is None
+        )
+        if missing_rows and (cache_full or missing_rows > _DIRECT_ENCODE_FACTOR * positions.len()):
+            return _encode_rows(snapshot.frame.select(_source_columns(fields))[positions], fields)
         parts: list[pl.Series] = []
         for chunk, encoded in cached.items():
             if encoded is None:
-                encoded = _encode_rows(snapshot.frame.slice(chunk * _CHUNK_ROWS, _CHUNK_ROWS), fields)
+                encoded = _encode_rows(
+                    snapshot.frame.slice(chunk * _CHUNK_ROWS, _CHUNK_ROWS), fields
+                )
                 self._remember((snapshot.version, fields, chunk), encoded)
             parts.append(encoded)
         starts = list(itertools.accumulate((part.len() for part in parts[:-1]), initial=0))
@@ -349,12 +427,23 @@ class SocrataDataset:
         return pl.concat(parts).gather(index)
 
     def _remember(self, key: tuple[int, tuple[str, ...], int], encoded: pl.Series) -> None:
-        """Cache an encoded chunk if it is for the current version and fits the byte budget."""
-        size = encoded.estimated_size()
+        """Cache an encoded chunk of the current version if it fits the byte budget.
+
+        The first chunk that does not fit marks the cache full until the next mutation,
+        so later pages are encoded directly instead of chunk-wise.
+        """
+        size = int(encoded.estimated_size())
         with self._lock:
-            if key[0] == self._snapshot.version and self._cache_used + size <= self._cache_bytes:
-                self._cache[key] = encoded
-                self._cache_used += size
+            if key[0] != self._state.version:
+                return
+            if self._cache_used + size > self._cache_bytes:
+                self._cache_full = True
+                return
+            self._cache[key] = encoded
+            self._cache_used += size
+
+
+_Literal = int | float | bool | str | datetime
 
 
 class _WhereParser:
@@ -384,7 +473,7 @@ class _WhereParser:
         self._index = 0
 
     def parse(self) -> pl.Expr:
-        """Return the expression for the whole clause; ``SoqlError`` on any syntax or column error."""
+        """Return the expression for the whole clause; ``SoqlError`` on syntax or column errors."""
         expression = self._clause()
         if self._index < len(self._tokens):
             raise _invalid(f"Unexpected {self._tokens[self._index][1]!r} in $where", self._text)
@@ -395,7 +484,7 @@ class _WhereParser:
         return self._tokens[self._index] if self._index < len(self._tokens) else None
 
     def _next(self, expected: str) -> tuple[str, str]:
-        """Consume and return the next token; ``expected`` describes it for the end-of-input error."""
+        """Consume and return the next token; ``expected`` names it in the end-of-input error."""
         token = self._peek()
         if token is None:
             raise _invalid(f"Expected {expected} but the $where clause ended", self._text)
@@ -403,7 +492,7 @@ class _WhereParser:
         return token
 
     def _accept_word(self, word: str) -> bool:
-        """Consume the next token if it is the keyword ``word`` (any case); report whether it was."""
+        """Consume the next token if it is the keyword ``word`` (any case); say whether it was."""
         token = self._peek()
         if token is not None and token[0] == "word" and token[1].upper() == word:
             self._index += 1
@@ -449,7 +538,10 @@ class _WhereParser:
         if self._accept_word("IS"):
             negated = self._accept_word("NOT")
             self._expect("NULL")
-            return pl.col(column).is_not_null() if negated else pl.col(column).is_null()
+            missing = pl.col(column).is_null()
+            if column in _CHECKBOXES:
+                missing = missing & pl.col(_raw_name(column)).is_null()
+            return ~missing if negated else missing
         if self._accept_word("IN"):
             self._expect("(")
             values = [self._literal(column)]
@@ -460,57 +552,55 @@ class _WhereParser:
             return self._membership(column, values)
         kind, op = self._next("a comparison operator")
         if kind != "op":
-            raise _invalid(f"Expected a comparison operator after {column} but found {op!r}", self._text)
-        value = pl.lit(self._literal(column))
-        typed = _typed(column)
-        comparisons: dict[str, Callable[[], pl.Expr]] = {
-            "=": lambda: typed == value,
-            "!=": lambda: typed != value,
-            "<>": lambda: typed != value,
-            "<": lambda: typed < value,
-            "<=": lambda: typed <= value,
-            ">": lambda: typed > value,
-            ">=": lambda: typed >= value,
-        }
-        return comparisons[op]()
+            raise _invalid(
+                f"Expected a comparison operator after {column} but found {op!r}", self._text
+            )
+        return _COMPARISONS[op](_typed(column), pl.lit(self._literal(column)))
 
     @staticmethod
-    def _membership(column: str, values: list[object]) -> pl.Expr:
+    def _membership(column: str, values: list[_Literal]) -> pl.Expr:
         """Return ``column IN values`` compared by type (numbers as Float64)."""
         kind = _ALL_COLUMNS[column]
         if kind == "number":
-            floats = pl.Series([float(v) for v in values if isinstance(v, (int, float))], dtype=pl.Float64)
+            floats = pl.Series(values, dtype=pl.Float64, strict=False)
             return _typed(column).cast(pl.Float64).is_in(floats.implode())
         dtype: pl.DataType = (
-            pl.Datetime("us") if kind == "floating_timestamp" else pl.Boolean() if kind == "checkbox" else pl.String()
+            pl.Datetime("us")
+            if kind == "floating_timestamp"
+            else pl.Boolean()
+            if kind == "checkbox"
+            else pl.String()
         )
         return _typed(column).is_in(pl.Series(values, dtype=dtype).implode())
 
-    def _literal(self, column: str) -> object:
-        """Consume a literal and convert it to the Python value matching ``column``'s type."""
+    def _literal(self, column: str) -> _Literal:
+        """Consume a literal and convert it to the Python value matching ``column``'s type.
+
+        Numbers accept quoted or bare numerals, timestamps quoted ISO values without a
+        zone, checkboxes ``true``/``false`` (quoted or not), text only quoted strings;
+        anything else raises a type-mismatch ``SoqlError``.
+        """
         kind, raw = self._next("a literal")
         if kind == "string":
-            text: str | None = raw[1:-1].replace("''", "'")
-        elif kind == "number":
-            text = raw
-        elif kind == "word" and raw.lower() in ("true", "false"):
+            text = raw[1:-1].replace("''", "'")
+        elif kind == "number" or (kind == "word" and raw.lower() in ("true", "false")):
             text = raw.lower()
         else:
-            raise _invalid(f"Expected a literal after {column} but found {raw!r} in $where", self._text)
+            raise _invalid(f"Expected a literal after {column} but found {raw!r}", self._text)
         column_type = _ALL_COLUMNS[column]
-        try:
-            if column_type == "number":
-                return int(text) if re.fullmatch(r"-?\d+", text) else float(text)
-            if column_type == "floating_timestamp" and kind == "string":
+        if column_type == "number" and re.fullmatch(_NUMBER, text):
+            return float(text) if "." in text else int(text)
+        if column_type == "checkbox" and text in ("true", "false"):
+            return text == "true"
+        if column_type in ("text", "meta_data") and kind == "string":
+            return text
+        if column_type == "floating_timestamp" and kind == "string":
+            try:
                 moment = datetime.fromisoformat(text)
-                if moment.tzinfo is None:
-                    return moment
-            elif column_type == "checkbox" and text in ("true", "false"):
-                return text == "true"
-            elif column_type in ("text", "meta_data") and kind == "string":
-                return text
-        except ValueError:
-            pass
+            except ValueError:
+                raise _type_mismatch(column, raw) from None
+            if moment.tzinfo is None:
+                return moment
         raise _type_mismatch(column, raw)
 
 
@@ -527,7 +617,7 @@ class _Query:
 
 
 def _parse_select(text: str | None) -> tuple[tuple[str, ...], str | None]:
-    """Parse ``$select`` into (fields, count alias); count alias is set for ``count(*)``.
+    """Parse ``$select`` into (fields, count alias); only ``count(*)`` sets the alias.
 
     ``*`` expands to all API columns and ``:*`` to the system fields; duplicates are dropped.
     """
@@ -535,7 +625,7 @@ def _parse_select(text: str | None) -> tuple[tuple[str, ...], str | None]:
         return tuple(API_COLUMNS), None
     count = _COUNT_SELECT.match(text.strip())
     if count is not None:
-        return ("count",), count.group("alias") or "count"
+        return (), count.group("alias") or "count"
     fields: dict[str, None] = {}
     for item in (part.strip() for part in text.split(",")):
         expansion = {"*": tuple(API_COLUMNS), ":*": tuple(SYSTEM_COLUMNS)}.get(item, (item,))
@@ -591,13 +681,15 @@ def _parse_query(params: Mapping[str, str]) -> _Query:
     )
 
 
-def _execute(dataset: SocrataDataset, query: _Query, shuffle_seed: int) -> tuple[bytes, list[str], list[str]]:
+def _execute(
+    dataset: SocrataDataset, query: _Query, shuffle_seed: int
+) -> tuple[bytes, list[str], list[str]]:
     """Run ``query`` and return (JSON body, X-SODA2-Fields, X-SODA2-Types).
 
     Without ``$order`` the matching rows come back in an order derived from
     ``shuffle_seed`` (a different one per request), never id order.
     """
-    snapshot = dataset.snapshot()
+    snapshot = dataset._snapshot()
     rows = snapshot.frame.lazy()
     if query.where is not None:
         rows = rows.filter(query.where)
@@ -618,9 +710,9 @@ def _execute(dataset: SocrataDataset, query: _Query, shuffle_seed: int) -> tuple
             maintain_order=True,
         )
     positions = rows.slice(query.offset, query.limit).select(_POS).collect().to_series()
-    encoded = dataset.fragments(snapshot, query.fields, positions)
-    body = "[" + ",".join(encoded.to_list()) + "]"
-    return body.encode(), list(query.fields), [_ALL_COLUMNS[name] for name in query.fields]
+    encoded = dataset._fragments(snapshot, query.fields, positions)
+    body = b"[" + encoded.str.join(",").item().encode() + b"]"
+    return body, list(query.fields), [_ALL_COLUMNS[name] for name in query.fields]
 
 
 FaultKind = Literal["status", "drop", "truncate", "slow"]
@@ -656,7 +748,7 @@ class Fault:
 
     @classmethod
     def truncate(cls) -> Fault:
-        """Send status 200 and the full ``Content-Length`` but only half the real body, then close."""
+        """Send 200 and the full ``Content-Length`` but only half the real body, then close."""
         return cls("truncate")
 
     @classmethod
@@ -669,7 +761,10 @@ def _default_fault_body(code: int) -> object:
     """Return the JSON body sent for a status fault without an explicit body."""
     if code == http.HTTPStatus.ACCEPTED:
         return {"message": "processing"}
-    phrase = http.HTTPStatus(code).phrase if code in http.HTTPStatus._value2member_map_ else "Error"
+    try:
+        phrase = http.HTTPStatus(code).phrase
+    except ValueError:
+        phrase = "Error"
     if code == http.HTTPStatus.BAD_REQUEST:
         return {"message": phrase, "errorCode": "query.soql.invalid-soql", "data": {}}
     return {"code": phrase.lower().replace(" ", "_"), "error": True, "message": phrase}
@@ -701,26 +796,29 @@ class _Response:
     content_type: str = _JSON_CONTENT_TYPE
 
     @classmethod
-    def json(cls, status: int, payload: object, headers: dict[str, str] | None = None) -> _Response:
+    def of_json(
+        cls, status: int, payload: object, headers: dict[str, str] | None = None
+    ) -> _Response:
         """Return a response whose body is ``payload`` encoded as compact JSON."""
         return cls(status, json.dumps(payload, separators=(",", ":")).encode(), dict(headers or {}))
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """Request handler delegating GETs to the owning ``SocrataServer``; keep-alive, no logging."""
+    """Delegates GETs to the owning ``SocrataServer``; keep-alive, TCP_NODELAY, no logging."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def do_GET(self) -> None:
         """Serve one GET request."""
-        self.server.app.handle(self)
+        self.server.app._handle(self)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature of the base class
+    def log_message(self, format: str, *args: object) -> None:
         """Discard per-request log lines so test output stays quiet."""
 
-    def send(self, response: _Response, *, truncate: bool = False) -> None:
-        """Write ``response``; with ``truncate`` send only half the body and close the connection."""
+    def write_response(self, response: _Response, *, truncate: bool = False) -> None:
+        """Write ``response``; with ``truncate`` send half the body and close the connection."""
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
@@ -734,7 +832,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class _HTTPServer(http.server.ThreadingHTTPServer):
-    """Threaded HTTP server on 127.0.0.1 that knows its ``SocrataServer`` and ignores client disconnects."""
+    """Threaded loopback HTTP server that knows its ``SocrataServer``; quiet on disconnects."""
 
     daemon_threads = True
     block_on_close = False
@@ -744,10 +842,12 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.app = app
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
+    ) -> None:
         """Stay silent when the client went away; print the traceback for anything else."""
         if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
+            super().handle_error(request, client_address)
 
 
 class SocrataServer:
@@ -764,7 +864,9 @@ class SocrataServer:
       time, so a request sent after a response was received sees the hook's changes.
     """
 
-    def __init__(self, datasets: Mapping[str, SocrataDataset], *, geojson: Mapping[str, bytes] | None = None) -> None:
+    def __init__(
+        self, datasets: Mapping[str, SocrataDataset], *, geojson: Mapping[str, bytes] | None = None
+    ) -> None:
         """Configure the served datasets; the socket is bound and served on ``__enter__``."""
         self.datasets = dict(datasets)
         self.geojson = dict(geojson or {})
@@ -782,12 +884,20 @@ class SocrataServer:
     def __enter__(self) -> SocrataServer:
         """Bind an ephemeral port and start serving in a daemon thread."""
         self._httpd = _HTTPServer(self)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="socrata-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": _SHUTDOWN_POLL_SECONDS},
+            name="socrata-server",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
     ) -> None:
         """Stop serving and close the listening socket."""
         if self._httpd is not None:
@@ -811,26 +921,27 @@ class SocrataServer:
         with self._stats_lock:
             return self._time_in_handlers
 
-    def handle(self, handler: _Handler) -> None:
+    def _handle(self, handler: _Handler) -> None:
         """Serve one request: apply the next fault if any, answer it and record it."""
         started = time.perf_counter()
         split = urlsplit(handler.path)
+        params = dict(parse_qsl(split.query, keep_blank_values=True))
         status: int | None = None
         try:
             if split.path.startswith("/resource/"):
                 if self.on_request is None:
-                    status = self._serve_resource(handler, split.path, split.query)
+                    status = self._serve_resource(handler, split.path, params)
                 else:
                     with self._hook_lock:
-                        status = self._serve_resource(handler, split.path, split.query)
+                        status = self._serve_resource(handler, split.path, params)
             else:
-                status = self._send(handler, _Response.json(404, _not_found("Not found")))
+                status = self._send(handler, _Response.of_json(404, _not_found("Not found")))
         finally:
             self.requests.append(
                 RecordedRequest(
                     path=split.path,
                     target=handler.path,
-                    params=dict(parse_qsl(split.query, keep_blank_values=True)),
+                    params=params,
                     headers={name.lower(): value for name, value in handler.headers.items()},
                     status=status,
                 )
@@ -841,10 +952,12 @@ class SocrataServer:
     @staticmethod
     def _send(handler: _Handler, response: _Response, *, truncate: bool = False) -> int:
         """Send ``response`` and return its status."""
-        handler.send(response, truncate=truncate)
+        handler.write_response(response, truncate=truncate)
         return response.status
 
-    def _serve_resource(self, handler: _Handler, path: str, query: str) -> int | None:
+    def _serve_resource(
+        self, handler: _Handler, path: str, params: Mapping[str, str]
+    ) -> int | None:
         """Answer a ``/resource/...`` request after consuming one fault; return the status sent."""
         try:
             fault: Fault | None = self.faults.popleft()
@@ -858,20 +971,24 @@ class SocrataServer:
             body = _default_fault_body(fault.code) if fault.body is None else fault.body
             if isinstance(body, bytes):
                 return self._send(handler, _Response(fault.code, body, headers))
-            return self._send(handler, _Response.json(fault.code, body, headers))
+            return self._send(handler, _Response.of_json(fault.code, body, headers))
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.seconds)
         truncate = fault is not None and fault.kind == "truncate"
         match = _RESOURCE_PATH.match(path)
         if match is None:
-            return self._send(handler, _Response.json(404, _not_found("Not found")), truncate=truncate)
+            return self._send(
+                handler, _Response.of_json(404, _not_found("Not found")), truncate=truncate
+            )
         dataset_id = match.group("dataset")
         if match.group("format") == "geojson":
             blob = self.geojson.get(dataset_id)
             if blob is None:
                 return self._send(handler, _dataset_not_found(dataset_id), truncate=truncate)
-            return self._send(handler, _Response(200, blob, content_type=_GEOJSON_CONTENT_TYPE), truncate=truncate)
-        response = self._query(dataset_id, dict(parse_qsl(query, keep_blank_values=True)))
+            return self._send(
+                handler, _Response(200, blob, content_type=_GEOJSON_CONTENT_TYPE), truncate=truncate
+            )
+        response = self._query(dataset_id, params)
         status = self._send(handler, response, truncate=truncate)
         if status == 200 and not truncate:
             with self._stats_lock:
@@ -889,7 +1006,7 @@ class SocrataServer:
         try:
             query = _parse_query(params)
         except SoqlError as error:
-            return _Response.json(400, error.body())
+            return _Response.of_json(400, error.body())
         body, fields, types = _execute(dataset, query, next(self._shuffle_seeds))
         headers = {"X-SODA2-Fields": json.dumps(fields), "X-SODA2-Types": json.dumps(types)}
         return _Response(200, body, headers)
@@ -902,4 +1019,4 @@ def _not_found(message: str) -> dict[str, object]:
 
 def _dataset_not_found(dataset_id: str) -> _Response:
     """Return the 404 response for an unknown dataset id."""
-    return _Response.json(404, _not_found(f"Dataset '{dataset_id}' was not found"))
+    return _Response.of_json(404, _not_found(f"Dataset '{dataset_id}' was not found"))

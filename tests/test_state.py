@@ -411,7 +411,7 @@ def test_database_from_a_newer_chicrime_is_refused(db_path):
         StateStore(db_path)
 
     assert str(caught.value) == (
-        f"state database schema version 99 is newer than this chicrime understands "
+        f"{db_path}: state database schema version 99 is newer than this chicrime understands "
         f"({len(MIGRATIONS)}); upgrade chicrime"
     )
     assert query(db_path, "PRAGMA user_version") == [(99,)]

@@ -142,7 +142,10 @@ class StateStore:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA busy_timeout = 30000")
             migrate(self._db)
-        except (OSError, sqlite3.DatabaseError, StateError) as exc:
+        except StateError as exc:
+            self._db.close()
+            raise StateError(f"{path}: {exc}") from exc
+        except (OSError, sqlite3.DatabaseError) as exc:
             self._db.close()
             raise _unusable(path, exc) from exc
 
