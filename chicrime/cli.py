@@ -75,6 +75,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ChicrimeError as exc:
         print(f"chicrime: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        print(
+            f"chicrime: file system error: {exc}. Check that DATA_DIR is a writable directory "
+            "with free space; the lake and state were left as the last successful run left them.",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print("chicrime: interrupted", file=sys.stderr)
         return 130

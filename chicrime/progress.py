@@ -59,6 +59,6 @@ class LogProgress:
 def terminal_or_log_progress(description: str, total: int | None, unit: str) -> Progress:
     """A tqdm bar when stderr is a terminal, else `LogProgress`."""
     if sys.stderr.isatty():
-        bar: Progress = tqdm(total=total, desc=description, unit=unit, unit_scale=True, leave=False)
+        bar: Progress = tqdm(total=total, desc=description, unit=unit, unit_scale=True, leave=True)
         return bar
     return LogProgress(description, total, unit)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -147,3 +151,45 @@ def test_json_log_format_gives_one_object_per_line(upstream: SocrataServer, tmp_
     finished = next(e for e in events if e["msg"] == "run finished")
     assert finished["rows_written"] == 7
     assert finished["level"] == "INFO"
+
+
+def test_data_dir_that_is_a_file_gives_a_clear_error(tmp_path: Path) -> None:
+    """A DATA_DIR that cannot hold directories fails with exit 1 and says what to check."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    result = run_cli("ingest", "--once", env={"DATA_DIR": str(blocker)}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("chicrime: file system error: [Errno 20] Not a directory")
+    assert "Check that DATA_DIR is a writable directory" in result.stderr
+    assert blocker.read_text() == ""
+
+
+def test_terminal_gets_a_progress_bar(upstream: SocrataServer, tmp_path: Path) -> None:
+    """With stderr on a terminal, ingest draws a bar of rows fetched out of the API's count."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SODA_", "CHI_"))}
+    child = subprocess.Popen(
+        [CHICRIME, "ingest", "--once"],
+        env={**clean, **env_for(upstream, tmp_path)},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closes when the child exits
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert child.wait(timeout=60) == 0
+    os.close(controller)
+    text = output.decode(errors="replace")
+    assert "fetching rows: 100%" in text
+    assert "7.00/7.00" in text
+    assert "rewriting partitions: 100%" in text
+    assert "fetching rows: done" not in text

@@ -290,7 +290,7 @@ class Lake:
         os.symlink(build_name, temporary)
         os.replace(temporary, self.link)
         _fsync_dir(self.root)
-        log.info("lake version swapped", extra={"version": build_name, "previous": previous})
+        log.debug("lake version swapped", extra={"version": build_name, "previous": previous})
         self.remove_stale_versions(keep={build_name, previous})
 
     def remove_stale_versions(self, keep: Collection[str | None] = ()) -> list[str]:

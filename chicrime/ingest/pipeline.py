@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -166,10 +167,16 @@ class _Run:
             reason = str(exc) or type(exc).__name__
             if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit from a signal
                 reason = f"interrupted ({type(exc).__name__})"
-            self.state.finish_failed(
-                run_id, finished_at=self.clock(), error=reason, rows_fetched=self.rows_fetched
-            )
             log.error("run failed", extra={"run_id": run_id, "error": reason})
+            try:
+                self.state.finish_failed(
+                    run_id, finished_at=self.clock(), error=reason, rows_fetched=self.rows_fetched
+                )
+            except sqlite3.Error as state_exc:  # a full disk can refuse this write too
+                log.error(
+                    "could not record the failure; the next run will mark it interrupted",
+                    extra={"run_id": run_id, "error": str(state_exc)},
+                )
             raise
         finally:
             staging.remove()
