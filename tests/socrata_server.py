@@ -859,8 +859,8 @@ class SocrataServer:
     * ``faults`` - FIFO (``collections.deque``; ``append``/``extend`` are thread-safe) of
       ``Fault`` values, one consumed per ``/resource/...`` request before normal handling;
     * ``requests`` - every request received, as ``RecordedRequest``;
-    * ``on_request`` - called with the 1-based count of complete 200 ``.json`` responses
-      after each is sent.  While it is set, ``/resource`` requests are handled one at a
+    * ``on_request`` - called with the 1-based count of complete 200 ``.json`` responses,
+      just before each is sent.  While it is set, ``/resource`` requests are handled one at a
       time, so a request sent after a response was received sees the hook's changes.
     """
 
@@ -922,81 +922,85 @@ class SocrataServer:
             return self._time_in_handlers
 
     def _handle(self, handler: _Handler) -> None:
-        """Serve one request: apply the next fault if any, answer it and record it."""
+        """Serve one request: apply the next fault if any, record it, then answer it.
+
+        The request is recorded (and any `on_request` hook has run) before the first byte of
+        the answer leaves, so a client that has its answer can rely on both.
+        """
         started = time.perf_counter()
         split = urlsplit(handler.path)
         params = dict(parse_qsl(split.query, keep_blank_values=True))
-        status: int | None = None
-        try:
-            if split.path.startswith("/resource/"):
-                if self.on_request is None:
-                    status = self._serve_resource(handler, split.path, params)
-                else:
-                    with self._hook_lock:
-                        status = self._serve_resource(handler, split.path, params)
-            else:
-                status = self._send(handler, _Response.of_json(404, _not_found("Not found")))
-        finally:
-            self.requests.append(
-                RecordedRequest(
-                    path=split.path,
-                    target=handler.path,
-                    params=params,
-                    headers={name.lower(): value for name, value in handler.headers.items()},
-                    status=status,
-                )
+        truncate = False
+        response: _Response | None
+        if not split.path.startswith("/resource/"):
+            response = _Response.of_json(404, _not_found("Not found"))
+        elif self.on_request is None:
+            response, truncate = self._answer_resource(split.path, params)
+        else:
+            with self._hook_lock:
+                response, truncate = self._answer_resource(split.path, params)
+        self.requests.append(
+            RecordedRequest(
+                path=split.path,
+                target=handler.path,
+                params=params,
+                headers={name.lower(): value for name, value in handler.headers.items()},
+                status=None if response is None else response.status,
             )
-            with self._stats_lock:
-                self._time_in_handlers += time.perf_counter() - started
+        )
+        self._add_handler_time(time.perf_counter() - started)
+        sending = time.perf_counter()
+        try:
+            if response is None:
+                handler.close_connection = True
+            else:
+                handler.write_response(response, truncate=truncate)
+        finally:
+            self._add_handler_time(time.perf_counter() - sending)
 
-    @staticmethod
-    def _send(handler: _Handler, response: _Response, *, truncate: bool = False) -> int:
-        """Send ``response`` and return its status."""
-        handler.write_response(response, truncate=truncate)
-        return response.status
+    def _add_handler_time(self, seconds: float) -> None:
+        with self._stats_lock:
+            self._time_in_handlers += seconds
 
-    def _serve_resource(
-        self, handler: _Handler, path: str, params: Mapping[str, str]
-    ) -> int | None:
-        """Answer a ``/resource/...`` request after consuming one fault; return the status sent."""
+    def _answer_resource(
+        self, path: str, params: Mapping[str, str]
+    ) -> tuple[_Response | None, bool]:
+        """The answer to a ``/resource/...`` request after consuming one fault.
+
+        Returns the response (None to drop the connection) and whether to truncate it.
+        """
         try:
             fault: Fault | None = self.faults.popleft()
         except IndexError:
             fault = None
         if fault is not None and fault.kind == "drop":
-            handler.close_connection = True
-            return None
+            return None, False
         if fault is not None and fault.kind == "status":
             headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
             body = _default_fault_body(fault.code) if fault.body is None else fault.body
             if isinstance(body, bytes):
-                return self._send(handler, _Response(fault.code, body, headers))
-            return self._send(handler, _Response.of_json(fault.code, body, headers))
+                return _Response(fault.code, body, headers), False
+            return _Response.of_json(fault.code, body, headers), False
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.seconds)
         truncate = fault is not None and fault.kind == "truncate"
         match = _RESOURCE_PATH.match(path)
         if match is None:
-            return self._send(
-                handler, _Response.of_json(404, _not_found("Not found")), truncate=truncate
-            )
+            return _Response.of_json(404, _not_found("Not found")), truncate
         dataset_id = match.group("dataset")
         if match.group("format") == "geojson":
             blob = self.geojson.get(dataset_id)
             if blob is None:
-                return self._send(handler, _dataset_not_found(dataset_id), truncate=truncate)
-            return self._send(
-                handler, _Response(200, blob, content_type=_GEOJSON_CONTENT_TYPE), truncate=truncate
-            )
+                return _dataset_not_found(dataset_id), truncate
+            return _Response(200, blob, content_type=_GEOJSON_CONTENT_TYPE), truncate
         response = self._query(dataset_id, params)
-        status = self._send(handler, response, truncate=truncate)
-        if status == 200 and not truncate:
+        if response.status == 200 and not truncate:
             with self._stats_lock:
                 self._data_responses += 1
                 page = self._data_responses
             if self.on_request is not None:
                 self.on_request(page)
-        return status
+        return response, truncate
 
     def _query(self, dataset_id: str, params: Mapping[str, str]) -> _Response:
         """Evaluate a ``.json`` query against ``dataset_id`` and build the response."""

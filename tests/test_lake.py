@@ -191,3 +191,41 @@ def test_summary_counts_rows_files_and_newest_dates(tmp_path: Path) -> None:
     assert summary.bytes == sum(
         p.stat().st_size for p in (tmp_path / "lake" / "crimes").glob("*/*/*.parquet")
     )
+
+
+def test_planning_in_many_buckets_gives_the_same_lake(tmp_path: Path) -> None:
+    """Bucketed planning (used for big runs) decides exactly as planning everything at once."""
+    first = [
+        api_row(i, f"2024-0{1 + i % 4}-0{1 + i % 7}T10:00:00", "2024-05-01T00:00:00")
+        for i in range(1, 30)
+    ]
+    second = [
+        *(
+            api_row(i, f"2024-0{1 + (i + 1) % 4}-11T10:00:00", "2024-06-01T00:00:00")
+            for i in range(1, 30, 3)
+        ),  # moved to the next month, newer
+        *(api_row(i, "2024-02-02T10:00:00", "2024-04-01T00:00:00") for i in range(2, 30, 5)),
+        api_row(40, "2024-03-03T03:00:00", "2024-06-01T00:00:00"),
+    ]
+    results = []
+    for bucket_rows in (1_000_000, 1):
+        root = tmp_path / f"b{bucket_rows}"
+        lake = Lake(root / "lake")
+        commit(lake, staged(root, first))
+        staging = staged(root, second, second[:4])
+        plan = lake.plan_merge(staging, [5, 6], bucket_rows=bucket_rows)
+        lake.commit(staging, plan, label="two")
+        results.append(
+            (
+                read_lake(root).to_dicts(),
+                plan.rows_new,
+                plan.rows_deleted,
+                plan.rows_written,
+                plan.partitions,
+            )
+        )
+    assert results[0] == results[1]
+    assert results[0][1:] == (1, 2, 11, [(2024, 1), (2024, 2), (2024, 3), (2024, 4)])
+    ids = [row["id"] for row in results[0][0]]
+    assert ids == sorted(set(ids))
+    assert len(ids) == 28

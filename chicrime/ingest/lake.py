@@ -35,16 +35,24 @@ PARQUET_METADATA = {
 }
 _VERSION_PREFIX = ".v-"
 _EARLIEST = datetime(1, 1, 1)
+# Staged rows planned at once; bounds the planning memory of a full backfill (~70 MB a bucket).
+_BUCKET_ROWS = 1_000_000
 
 
 @dataclass(frozen=True)
 class MergePlan:
-    """What a commit will do: which staged copies win, which lake rows go, what partitions move."""
+    """What a commit will do, in terms small enough to hold whatever the run's size.
 
-    winners: pl.DataFrame  # id, _seq, year, month: the staged copy of each id that will be kept
-    lake_drops: pl.DataFrame  # id, year, month: lake rows replaced by a newer copy or deleted
+    Every staged row is written except the `losers`; a lake row is dropped when its partition
+    gets a staged copy of its id, or when `drops` names it (its id moved to another partition,
+    or upstream deleted it).
+    """
+
+    losers: pl.DataFrame  # id, _seq: staged copies beaten by a newer copy (staged or in the lake)
+    drops: pl.DataFrame  # id, year, month: lake rows to remove beyond those replaced in place
     partitions: list[Partition]
-    rows_new: int  # winners whose id the lake did not hold
+    rows_written: int
+    rows_new: int  # written ids the lake did not hold
     rows_deleted: int  # lake rows removed because upstream no longer has their id
 
 
@@ -148,45 +156,67 @@ class Lake:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def plan_merge(self, staging: Staging, deleted_ids: Collection[int]) -> MergePlan:
+    def plan_merge(
+        self, staging: Staging, deleted_ids: Collection[int], bucket_rows: int = _BUCKET_ROWS
+    ) -> MergePlan:
         """Decide, per id, which copy survives: the most recent `updated_on` wins.
 
         Within the run a later page beats an earlier one on a tie; a staged copy beats the lake's
-        on a tie (it is what upstream serves now). Deleted ids lose their lake rows.
+        on a tie (it is what upstream serves now). Deleted ids lose their lake rows. Ids are
+        planned in hash buckets of about `bucket_rows` staged rows, so memory stays bounded
+        for a full 25-year backfill too.
         """
-        staged = staging.keys().sort(["updated_on", SEQ], nulls_last=False)
-        best = staged.unique("id", keep="last", maintain_order=False)
-        wanted = pl.concat([best.get_column("id"), pl.Series("id", list(deleted_ids), pl.Int64)])
-        in_lake = (
-            self.scan()
-            .select("id", "updated_on", "year", "month")
-            .filter(pl.col("id").is_in(wanted.implode()))
-            .collect()
-        )
-        contested = in_lake.join(
-            best.select("id", pl.col("updated_on").alias("staged_updated_on")), on="id"
-        ).with_columns(
-            (
-                pl.col("staged_updated_on").fill_null(_EARLIEST)
-                >= pl.col("updated_on").fill_null(_EARLIEST)
-            ).alias("staged_wins")
-        )
-        lake_losers = contested.filter("staged_wins").select("id", "year", "month")
-        staged_losers = contested.filter(~pl.col("staged_wins")).get_column("id")
-        deleted = in_lake.filter(pl.col("id").is_in(list(deleted_ids)))
-        deleted = deleted.select("id", "year", "month")
-        winners = best.filter(~pl.col("id").is_in(staged_losers.implode())).select(
-            "id", SEQ, "year", "month"
-        )
-        lake_drops = pl.concat([lake_losers, deleted])
-        touched = pl.concat([winners.select("year", "month"), lake_drops.select("year", "month")])
-        partitions = sorted((int(y), int(m)) for y, m in touched.unique().iter_rows())
+        buckets = max(1, -(-staging.rows // bucket_rows))
+        deleted = pl.Series("id", list(deleted_ids), pl.Int64)
+        lake_keys = self.scan().select("id", "updated_on", "year", "month")
+        losers: list[pl.DataFrame] = []
+        drops: list[pl.DataFrame] = []
+        rows_new = rows_deleted = 0
+        for bucket in range(buckets):
+            in_bucket = pl.col("id").hash(seed=0) % buckets == bucket
+            staged = staging.scan_keys().filter(in_bucket).collect()
+            best = staged.sort(["updated_on", SEQ], nulls_last=False).unique(
+                "id", keep="last", maintain_order=False
+            )
+            losers.append(staged.join(best, on=["id", SEQ], how="anti").select("id", SEQ))
+            wanted = pl.concat([best.get_column("id"), deleted]).implode()
+            held = lake_keys.filter(in_bucket & pl.col("id").is_in(wanted)).collect()
+            contested = held.join(
+                best.select(
+                    "id",
+                    pl.col("updated_on").alias("staged_updated_on"),
+                    pl.col("year").alias("staged_year"),
+                    pl.col("month").alias("staged_month"),
+                    SEQ,
+                ),
+                on="id",
+            )
+            staged_wins = pl.col("staged_updated_on").fill_null(_EARLIEST) >= pl.col(
+                "updated_on"
+            ).fill_null(_EARLIEST)
+            moved = (pl.col("year") != pl.col("staged_year")) | (
+                pl.col("month") != pl.col("staged_month")
+            )
+            losers.append(contested.filter(~staged_wins).select("id", SEQ))
+            gone = held.filter(pl.col("id").is_in(deleted.implode()))
+            drops += [
+                contested.filter(staged_wins & moved).select("id", "year", "month"),
+                gone.select("id", "year", "month"),
+            ]
+            rows_new += best.height - contested.height
+            rows_deleted += gone.height
+        all_losers = pl.concat(losers)
+        all_drops = pl.concat(drops)
+        touched = set(staging.partitions) | {
+            (int(y), int(m)) for y, m in all_drops.select("year", "month").unique().iter_rows()
+        }
         return MergePlan(
-            winners=winners,
-            lake_drops=lake_drops,
-            partitions=partitions,
-            rows_new=best.height - contested.height,
-            rows_deleted=deleted.height,
+            losers=all_losers,
+            drops=all_drops,
+            partitions=sorted(touched),
+            rows_written=staging.rows - all_losers.height,
+            rows_new=rows_new,
+            rows_deleted=rows_deleted,
         )
 
     def commit(
@@ -235,7 +265,7 @@ class Lake:
             version = build_name
         return MergeStats(
             version=version,
-            rows_written=plan.winners.height,
+            rows_written=plan.rows_written,
             rows_new=plan.rows_new,
             rows_deleted=plan.rows_deleted,
             partitions_rewritten=rewritten,
@@ -250,12 +280,11 @@ class Lake:
     ) -> pl.DataFrame | None:
         """The partition's new rows sorted by (date, id), or None when they equal the old ones."""
         year, month = partition
-        in_partition = (pl.col("year") == year) & (pl.col("month") == month)
+        new = staging.read_partition(partition).join(plan.losers, on=["id", SEQ], how="anti")
+        drops = plan.drops.filter((pl.col("year") == year) & (pl.col("month") == month))
+        replaced = pl.concat([new.get_column("id"), drops.get_column("id")]).implode()
         old = pl.read_parquet(old_files) if old_files else pl.DataFrame(schema=LAKE_SCHEMA)
-        drops = plan.lake_drops.filter(in_partition).get_column("id")
-        keep = plan.winners.filter(in_partition).select("id", SEQ)
-        new = staging.read_partition(partition).join(keep, on=["id", SEQ], how="semi")
-        merged = pl.concat([old.filter(~pl.col("id").is_in(drops.implode())), new.drop(SEQ)]).sort(
+        merged = pl.concat([old.filter(~pl.col("id").is_in(replaced)), new.drop(SEQ)]).sort(
             ["date", "id"]
         )
         if old_files and merged.equals(old):

@@ -1,7 +1,7 @@
 """A run's fetched rows on disk, partitioned like the lake, so memory stays bounded by a page.
 
-Each page becomes one small Parquet file per (year, month) it touches, tagged with the page's
-sequence number so that, for an id fetched twice in one run, the later copy can win a tie.
+Each page becomes one small Parquet file per (year, month) it touches. Every row is tagged with
+its arrival order (`_seq`) so that, for an id fetched twice in one run, the later copy wins a tie.
 Rows that fail normalisation are appended to `quarantine/run-NNNNNN.jsonl` with their reason.
 """
 
@@ -20,6 +20,8 @@ SEQ = "_seq"
 
 Partition = tuple[int, int]
 
+_STAGED_SCHEMA = pl.Schema({**LAKE_SCHEMA, SEQ: pl.Int64()})
+
 
 def partition_dir(root: Path, partition: Partition) -> Path:
     """`root/year=YYYY/month=MM`: the hive layout, month zero-padded."""
@@ -35,6 +37,7 @@ class Staging:
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
         self._pages = 0
+        self.rows = 0
         self._files: dict[Partition, list[Path]] = {}
 
     def add(self, rows: pl.DataFrame) -> None:
@@ -42,7 +45,8 @@ class Staging:
         if rows.is_empty():
             return
         self._pages += 1
-        tagged = rows.with_columns(pl.lit(self._pages, pl.Int32).alias(SEQ))
+        tagged = rows.with_row_index(SEQ, offset=self.rows).with_columns(pl.col(SEQ).cast(pl.Int64))
+        self.rows += rows.height
         for (year, month), part in tagged.partition_by(
             ["year", "month"], as_dict=True, maintain_order=False
         ).items():
@@ -60,16 +64,16 @@ class Staging:
         """All staged rows of one partition, with their `_seq` column."""
         files = self._files.get(partition, [])
         if not files:
-            return pl.DataFrame(schema={**LAKE_SCHEMA, SEQ: pl.Int32()})
+            return pl.DataFrame(schema=_STAGED_SCHEMA)
         return pl.read_parquet(files)
 
-    def keys(self) -> pl.DataFrame:
+    def scan_keys(self) -> pl.LazyFrame:
         """`id, updated_on, year, month, _seq` of every staged row: what merge planning needs."""
         columns = ["id", "updated_on", "year", "month", SEQ]
         files = [f for paths in self._files.values() for f in paths]
         if not files:
-            return pl.DataFrame(schema={c: {**LAKE_SCHEMA, SEQ: pl.Int32()}[c] for c in columns})
-        return pl.scan_parquet(files).select(columns).collect()
+            return pl.LazyFrame(schema={c: _STAGED_SCHEMA[c] for c in columns})
+        return pl.scan_parquet(files).select(columns)
 
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
