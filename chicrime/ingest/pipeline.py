@@ -160,9 +160,9 @@ class _Run:
                 "updated_since": wall_text(window.updated_since),
             },
         )
-        staging = Staging(settings.staging_dir / f"run-{run_id:06d}")
+        staging_dir = settings.staging_dir / f"run-{run_id:06d}"
         try:
-            result = self._ingest(run_id, window, staging, watermark_before)
+            result = self._ingest(run_id, window, Staging(staging_dir), watermark_before)
         except BaseException as exc:
             reason = str(exc) or type(exc).__name__
             if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit from a signal
@@ -179,7 +179,7 @@ class _Run:
                 )
             raise
         finally:
-            staging.remove()
+            shutil.rmtree(staging_dir, ignore_errors=True)
         log.info(
             "run finished",
             extra={

@@ -75,9 +75,6 @@ class Staging:
             return pl.LazyFrame(schema={c: _STAGED_SCHEMA[c] for c in columns})
         return pl.scan_parquet(files).select(columns)
 
-    def remove(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
-
 
 def quarantine_rows(directory: Path, run_id: int, rejected: pl.DataFrame) -> Path | None:
     """Append rejected raw rows (with `reason`) to this run's JSON-lines file; None if no rows."""
