@@ -26,7 +26,7 @@ def staged(tmp_path: Path, *pages: list[dict[str, object]]) -> Staging:
     return staging
 
 
-def commit(lake: Lake, staging: Staging, deleted: list[int] = [], label: str = "t") -> None:  # noqa: B006
+def commit(lake: Lake, staging: Staging, deleted: tuple[int, ...] = (), label: str = "t") -> None:
     lake.commit(staging, lake.plan_merge(staging, deleted), label=label)
 
 

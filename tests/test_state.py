@@ -68,6 +68,19 @@ def start(store: StateStore, **overrides) -> int:
     return store.start_run(**{**arguments, **overrides})
 
 
+def finish(store: StateStore, run_id: int, **overrides) -> None:
+    """Finish a run successfully with the module's standard counts and watermark."""
+    arguments = {
+        "dataset_id": DATASET,
+        "finished_at": FINISHED,
+        "totals": TOTALS,
+        "watermark_max_date": WATERMARK_AFTER,
+        "watermark_max_updated_on": UPDATED_AFTER,
+        "backfill_days": 14,
+    }
+    store.finish_success(run_id, **{**arguments, **overrides})
+
+
 @pytest.mark.usefixtures("store")
 def test_fresh_store_creates_tables_in_wal_mode_at_latest_version(db_path):
     """A new database gets both tables, WAL journaling and the newest schema version."""
@@ -129,15 +142,7 @@ def test_finish_success_writes_counts_and_watermark(store, db_path):
     """A successful finish writes every count and the new watermark to `runs` and state."""
     run_id = start(store)
 
-    store.finish_success(
-        run_id,
-        dataset_id=DATASET,
-        finished_at=FINISHED,
-        totals=TOTALS,
-        watermark_max_date=WATERMARK_AFTER,
-        watermark_max_updated_on=UPDATED_AFTER,
-        backfill_days=14,
-    )
+    finish(store, run_id)
 
     assert query(
         db_path,
@@ -180,15 +185,7 @@ def test_finish_success_writes_counts_and_watermark(store, db_path):
 def test_finished_run_reads_back_through_the_store(store):
     """`recent_runs` and `ingest_state` return exactly what a successful run wrote."""
     run_id = start(store)
-    store.finish_success(
-        run_id,
-        dataset_id=DATASET,
-        finished_at=FINISHED,
-        totals=TOTALS,
-        watermark_max_date=WATERMARK_AFTER,
-        watermark_max_updated_on=UPDATED_AFTER,
-        backfill_days=14,
-    )
+    finish(store, run_id)
 
     assert store.recent_runs() == [
         RunRecord(
@@ -227,15 +224,7 @@ def test_finished_run_reads_back_through_the_store(store):
 def test_state_persists_across_reopening(store, db_path):
     """A second StateStore on the same file sees the committed run and watermark."""
     run_id = start(store)
-    store.finish_success(
-        run_id,
-        dataset_id=DATASET,
-        finished_at=FINISHED,
-        totals=TOTALS,
-        watermark_max_date=WATERMARK_AFTER,
-        watermark_max_updated_on=None,
-        backfill_days=14,
-    )
+    finish(store, run_id, watermark_max_updated_on=None)
     store.close()
 
     reopened = StateStore(db_path)
@@ -251,15 +240,7 @@ def test_state_persists_across_reopening(store, db_path):
 def test_finish_failed_records_error_and_keeps_watermark(store, db_path):
     """A failed run records its error; the watermark stays where the last success left it."""
     first = start(store)
-    store.finish_success(
-        first,
-        dataset_id=DATASET,
-        finished_at=FINISHED,
-        totals=TOTALS,
-        watermark_max_date=WATERMARK_AFTER,
-        watermark_max_updated_on=UPDATED_AFTER,
-        backfill_days=14,
-    )
+    finish(store, first)
     second_started = dt.datetime(2024, 2, 11, 6, 0, tzinfo=dt.UTC)
     second = start(store, started_at=second_started, watermark_before=WATERMARK_AFTER)
 
@@ -300,15 +281,7 @@ def test_recent_runs_lists_newest_first_up_to_limit(store):
 def test_fail_abandoned_runs_marks_running_rows_failed(store, db_path):
     """Runs left `running` become `failed` with an "interrupted" error; finished runs are kept."""
     done = start(store)
-    store.finish_success(
-        done,
-        dataset_id=DATASET,
-        finished_at=FINISHED,
-        totals=TOTALS,
-        watermark_max_date=WATERMARK_AFTER,
-        watermark_max_updated_on=None,
-        backfill_days=14,
-    )
+    finish(store, done, watermark_max_updated_on=None)
     abandoned = [start(store, pid=11), start(store, pid=12)]
     cleanup_time = dt.datetime(2024, 2, 12, 0, 0, tzinfo=dt.UTC)
 
