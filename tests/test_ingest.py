@@ -438,3 +438,44 @@ def test_unreachable_api_fails_cleanly(settings: Settings) -> None:
         ingest_once(unreachable, clock=clock)
     assert runs_table(unreachable)[-1]["status"] == "failed"
     assert not (unreachable.lake_dir / "crimes").exists()
+
+
+def test_community_area_boundaries_are_cached_after_a_run(tmp_path: Path) -> None:
+    """A successful run caches the portal's community areas once; a fresh copy is not refetched."""
+    areas = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"area_numbe": "32", "community": "LOOP"},
+                "geometry": None,
+            }
+        ],
+    }
+    dataset = SocrataDataset(base_rows())
+    with SocrataServer(
+        {"ijzp-q8t2": dataset}, geojson={"igwz-8jzy": json.dumps(areas).encode()}
+    ) as server:
+        config = Settings(
+            soda_base_url=server.base_url,
+            data_dir=tmp_path / "data",
+            start_date=dt.date(2024, 1, 1),
+        )
+        ingest_once(config, clock=clock)
+        ingest_once(config, clock=clock)
+        geo_requests = [r for r in server.requests if r.path.endswith(".geojson")]
+
+    cached = config.data_dir / "geo" / "community_areas.geojson"
+    assert json.loads(cached.read_text()) == areas
+    assert len(geo_requests) == 1
+
+
+def test_missing_boundaries_do_not_fail_the_run(
+    dataset: SocrataDataset, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A portal without the boundaries dataset logs a warning; the run still succeeds."""
+    dataset.upsert(base_rows())
+    ingest_once(settings, clock=clock)
+    assert runs_table(settings)[-1]["status"] == "success"
+    assert not (settings.data_dir / "geo" / "community_areas.geojson").exists()
+    assert "community-area boundaries not fetched" in caplog.text

@@ -98,6 +98,7 @@ class SocrataClient:
         headers = {"Accept": "application/json", "User-Agent": f"chicrime/{__version__}"}
         if app_token:
             headers["X-App-Token"] = app_token
+        self.base_url = base_url
         self.resource_url = f"{base_url}/resource/{dataset_id}.json"
         self._retry_attempts = retry_attempts
         self._retry_max_seconds = retry_max_seconds
@@ -164,17 +165,27 @@ class SocrataClient:
 
         return self._request(params, parse)
 
-    def _get_json(self, params: dict[str, str]) -> object:
+    def geojson(self, dataset_id: str) -> dict[str, object]:
+        """Another dataset of the same portal as GeoJSON (e.g. boundaries); raises like `count`."""
+        document = self._get_json({}, f"{self.base_url}/resource/{dataset_id}.geojson")
+        if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+            raise SocrataUnavailableError(f"{dataset_id}.geojson is not a FeatureCollection")
+        return document
+
+    def _get_json(self, params: dict[str, str], url: str | None = None) -> object:
         def parse(body: bytes) -> object:
             try:
                 return json.loads(body)
             except ValueError as exc:
                 raise _TransientResponse(f"unreadable JSON ({exc})") from exc
 
-        return self._request(params, parse)
+        return self._request(params, parse, url)
 
-    def _request(self, params: dict[str, str], parse: Callable[[bytes], T]) -> T:
+    def _request(
+        self, params: dict[str, str], parse: Callable[[bytes], T], url: str | None = None
+    ) -> T:
         """GET with params and parse the body, retrying transient failures within the budget."""
+        target = url or self.resource_url
         attempts = 0
 
         @stamina.retry(
@@ -187,7 +198,7 @@ class SocrataClient:
         def attempt() -> T:
             nonlocal attempts
             attempts += 1
-            response = self._http.get(self.resource_url, params=params)
+            response = self._http.get(target, params=params)
             self._check_status(response)
             return parse(response.content)
 
@@ -195,7 +206,7 @@ class SocrataClient:
             return attempt()
         except (httpx.TransportError, _TransientResponse) as exc:
             raise SocrataUnavailableError(
-                f"{self.resource_url} kept failing, gave up after {attempts} attempt(s): "
+                f"{target} kept failing, gave up after {attempts} attempt(s): "
                 f"{exc or type(exc).__name__}. Check that SODA_BASE_URL is reachable; "
                 "set SODA_APP_TOKEN if the API is throttling (HTTP 429)."
             ) from exc
@@ -210,8 +221,9 @@ class SocrataClient:
                 f"HTTP {status}: {_error_message(response)}", _retry_after(response)
             )
         hint = _HINTS.get(status, "Check SODA_BASE_URL and CHI_CRIME_DATASET_ID.")
+        url = response.request.url.copy_with(query=None)
         raise SocrataRequestError(
-            f"{self.resource_url} answered HTTP {status}: {_error_message(response)}. {hint}"
+            f"{url} answered HTTP {status}: {_error_message(response)}. {hint}"
         )
 
 

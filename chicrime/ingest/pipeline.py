@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from chicrime.ingest.boundaries import refresh_community_areas
 from chicrime.ingest.client import SocrataClient, and_where, quote_literal
 from chicrime.ingest.lake import Lake
 from chicrime.ingest.lock import run_lock
@@ -253,6 +254,7 @@ class _Run:
             backfill_days=self.settings.backfill_days,
         )
         self.on_step("state_committed")
+        refresh_community_areas(self.client, self.settings.data_dir, self.clock())
         return IngestResult(run_id, window, totals, watermark_before, watermark_after)
 
     def _fetch_into(
