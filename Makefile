@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint bench clean
+.PHONY: install test lint bench demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,14 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_dashboard.py
+
+# A synthetic lake (last 12 months) in its own folder and the dashboard on :8050, all offline.
+DEMO_DATA_DIR ?= data/demo
+DEMO_MAP_STYLE ?= white-bg
+demo: $(STAMP)
+	DATA_DIR=$(DEMO_DATA_DIR) $(BIN)/chicrime demo
+	DATA_DIR=$(DEMO_DATA_DIR) MAP_STYLE=$(DEMO_MAP_STYLE) $(BIN)/chicrime serve --host 127.0.0.1 --port 8050
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -57,8 +57,38 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
     runs.add_argument("--json", action="store_true", help="JSON instead of a table")
 
+    serve = commands.add_parser("serve", help="the dashboard on a production WSGI server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8050, help="port to listen on (8050)")
+    serve.add_argument("--workers", type=int, default=2, help="worker processes (2)")
+    serve.add_argument("--threads", type=int, default=4, help="threads per worker (4)")
+    serve.add_argument(
+        "--debug", action="store_true", help="one process with Dash's debug tools (development)"
+    )
+
     status = commands.add_parser("status", help="watermark, freshness and lake size")
     status.add_argument("--json", action="store_true", help="JSON instead of text")
+
+    demo = commands.add_parser(
+        "demo",
+        help="write a realistic synthetic lake (no network), marked 'demo' in run history",
+    )
+    demo.add_argument(
+        "--years",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="how many years of incidents, ending with --end (default 1; 25 is ~8 M rows)",
+    )
+    demo.add_argument(
+        "--end",
+        type=_date_argument,
+        metavar="DATE",
+        help="the newest incident day, YYYY-MM-DD (default: yesterday in Chicago)",
+    )
+    demo.add_argument(
+        "--seed", type=int, default=2001, help="random seed; same seed, same lake (default 2001)"
+    )
     return parser
 
 
@@ -71,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ingest(settings, args.since)
         if args.command == "runs":
             return _runs(settings, args.limit, args.json)
+        if args.command == "demo":
+            return _demo(settings, args.years, args.end, args.seed)
+        if args.command == "serve":
+            return _serve(settings, args)
         return _status(settings, args.json)
     except ChicrimeError as exc:
         print(f"chicrime: {exc}", file=sys.stderr)
@@ -94,6 +128,42 @@ def _ingest(settings: Settings, since: dt.date | None) -> int:
         f"run {result.run_id}: fetched {totals.rows_fetched:,} rows, wrote {totals.rows_written:,}"
         f" ({totals.rows_new:,} new), deleted {totals.rows_deleted:,}, quarantined "
         f"{totals.rows_quarantined:,}, rewrote {totals.partitions_rewritten} partition(s); "
+        f"watermark {_wall(result.watermark_after)}"
+    )
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    if args.debug:
+        from chicrime.app import create_app
+
+        create_app(settings).run(
+            host=args.host, port=args.port, debug=True, dev_tools_disable_version_check=True
+        )
+        return 0
+    from chicrime.app.server import serve
+
+    serve(settings, args.host, args.port, args.workers, args.threads)
+    return 0
+
+
+def _demo(settings: Settings, years: float, end: dt.date | None, seed: int) -> int:
+    # Imported here: numpy is loaded only by the command that needs it.
+    from chicrime.demo import default_end, window_for_years, write_demo_lake
+
+    last_day = end or default_end(dt.datetime.now(dt.UTC))
+    result = write_demo_lake(
+        settings,
+        start=window_for_years(last_day, years),
+        end=last_day,
+        seed=seed,
+        progress=terminal_or_log_progress,
+    )
+    totals = result.totals
+    print(
+        f"demo run {result.run_id}: wrote {totals.rows_written:,} synthetic rows dated "
+        f"{result.start} to {result.end} (seed {result.seed}), removed {totals.rows_deleted:,} "
+        f"earlier demo rows, rewrote {totals.partitions_rewritten} partition(s); "
         f"watermark {_wall(result.watermark_after)}"
     )
     return 0

@@ -1,0 +1,39 @@
+"""CSV for download: every lake column a user reads, safe to open in a spreadsheet.
+
+A text cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return could run as a formula
+in Excel, LibreOffice or Google Sheets (CSV/formula injection, OWASP), so such a cell is prefixed
+with a single quote `'`. Numeric and boolean columns are written as they are.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from chicrime.ingest.schema import API_FIELDS
+
+__all__ = ["CSV_COLUMNS", "csv_bytes", "neutralise_formulas"]
+
+# Every lake column but `year`/`month`, which repeat `date`: what the API publishes.
+CSV_COLUMNS = API_FIELDS
+
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with `'` put before every text cell a spreadsheet would read as a formula."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(_FORMULA_START))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in text
+    )
+
+
+def csv_bytes(frame: pl.DataFrame, *, header: bool) -> bytes:
+    """`frame` as UTF-8 CSV (formulas neutralised, times as `YYYY-MM-DDTHH:MM:SS`)."""
+    text = neutralise_formulas(frame).write_csv(
+        include_header=header, datetime_format="%Y-%m-%dT%H:%M:%S"
+    )
+    return text.encode("utf-8")

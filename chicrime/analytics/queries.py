@@ -1,0 +1,596 @@
+"""The dashboard's questions, answered by DuckDB over the Parquet lake and memoised on disk.
+
+Every method takes a `Filters` (or nothing) and returns a small polars frame or value. Queries
+read only the month files the selection touches, pass every value (file list included) as a
+parameter, and aggregate inside DuckDB. Results are memoised under the lake's data version, so a
+commit by ingestion makes every later call recompute. With no lake, or no file for the range,
+methods return empty results of their usual schema instead of raising; a DuckDB failure (for
+example a file removed under a running query) raises `duckdb.Error`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar, cast
+
+import polars as pl
+
+from chicrime.analytics import hexagons
+from chicrime.analytics.cache import ResultCache
+from chicrime.analytics.connections import Connections
+from chicrime.analytics.export import CSV_COLUMNS, csv_bytes
+from chicrime.analytics.filters import Filters
+from chicrime.analytics.history import StateHistory
+from chicrime.analytics.scan import LakeFiles, MonthFiles, newest_first, selection, whole_lake
+from chicrime.ingest.schema import LAKE_SCHEMA
+
+__all__ = [
+    "ARREST_RATES_SCHEMA",
+    "COMMUNITY_AREAS_SCHEMA",
+    "CSV_ROW_CAP",
+    "DAILY_GRAIN_MAX_DAYS",
+    "HEXAGONS_SCHEMA",
+    "MAP_POINTS_LIMIT",
+    "MAP_POINTS_MAX_DAYS",
+    "MAP_POINTS_SCHEMA",
+    "TABLE_ROW_CAP",
+    "TABLE_SCHEMA",
+    "TIME_SERIES_SCHEMA",
+    "TOP_TYPES_SCHEMA",
+    "WEEKDAY_HOUR_SCHEMA",
+    "Analytics",
+    "Dimensions",
+    "Freshness",
+    "Kpis",
+    "time_grain",
+]
+
+MAP_POINTS_MAX_DAYS = 90  # the map shows points up to this many days, hexagons beyond
+MAP_POINTS_LIMIT = 20_000
+TABLE_ROW_CAP = 500
+CSV_ROW_CAP = 100_000
+DAILY_GRAIN_MAX_DAYS = 120  # incidents_over_time counts per day up to this, per week beyond
+
+_CSV_BATCH_ROWS = 10_000
+
+TIME_SERIES_SCHEMA = pl.Schema({"period": pl.Date(), "incidents": pl.Int64()})
+TOP_TYPES_SCHEMA = pl.Schema({"primary_type": pl.String(), "incidents": pl.Int64()})
+WEEKDAY_HOUR_SCHEMA = pl.Schema(
+    {"weekday": pl.Int64(), "hour": pl.Int64(), "incidents": pl.Int64()}
+)
+ARREST_RATES_SCHEMA = pl.Schema(
+    {
+        "primary_type": pl.String(),
+        "incidents": pl.Int64(),
+        "arrests": pl.Int64(),
+        "arrest_rate": pl.Float64(),
+    }
+)
+_MAP_POINT_COLUMNS = ("latitude", "longitude", "primary_type", "date", "block", "arrest")
+MAP_POINTS_SCHEMA = pl.Schema({c: LAKE_SCHEMA[c] for c in _MAP_POINT_COLUMNS})
+HEXAGONS_SCHEMA = pl.Schema(
+    {
+        "hex_q": pl.Int64(),
+        "hex_r": pl.Int64(),
+        "latitude": pl.Float64(),
+        "longitude": pl.Float64(),
+        "incidents": pl.Int64(),
+    }
+)
+COMMUNITY_AREAS_SCHEMA = pl.Schema({"community_area": pl.String(), "incidents": pl.Int64()})
+# What a reader wants: every column but the codes, the coordinates and the update time.
+_TABLE_COLUMNS = tuple(
+    c for c in CSV_COLUMNS if c not in ("iucr", "fbi_code", "latitude", "longitude", "updated_on")
+)
+TABLE_SCHEMA = pl.Schema({c: LAKE_SCHEMA[c] for c in _TABLE_COLUMNS})
+_CSV_SCHEMA = pl.Schema({c: LAKE_SCHEMA[c] for c in CSV_COLUMNS})
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Headline numbers of a selection, and its change against the period just before it."""
+
+    incidents: int
+    arrests: int
+    arrest_rate: float | None  # arrests / incidents, None when there are no incidents
+    previous_incidents: int
+    change: float | None  # (incidents - previous) / previous, None when previous is 0
+
+
+@dataclass(frozen=True)
+class Dimensions:
+    """The distinct, non-null values the filter panel offers, sorted."""
+
+    primary_types: tuple[str, ...]
+    districts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How recent the local copy is."""
+
+    last_success_at: str | None  # UTC instant of the last successful ingestion, as stored
+    newest_date: dt.datetime | None  # newest incident `date` (Chicago wall clock)
+    rows: int
+    synthetic: bool  # the last successful run wrote demo data (`chicrime demo`)
+
+
+@dataclass(frozen=True)
+class _LakeStats:
+    rows: int
+    first: dt.datetime | None
+    last: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class _Query:
+    """SQL over selected rows: `{source}` in `sql` stands for them, holding `columns`.
+
+    `columns` and `sql` are chicrime's own text, never user input; `params` are the values of
+    the placeholders `sql` adds after `{source}`.
+    """
+
+    columns: str
+    sql: str
+    schema: pl.Schema
+    params: tuple[object, ...] = ()
+
+
+def time_grain(f: Filters) -> Literal["day", "week"]:
+    """The period `incidents_over_time` counts by for `f`: days up to 120 days, then ISO weeks."""
+    return "day" if f.days <= DAILY_GRAIN_MAX_DAYS else "week"
+
+
+def _filters_key(f: Filters) -> tuple[Hashable, ...]:
+    # Every field, not the URL form: values joined with "|" there could collide.
+    return (
+        f.start.isoformat(),
+        f.end.isoformat(),
+        f.primary_types,
+        f.districts,
+        f.arrest,
+        f.domestic,
+        f.hour_from,
+        f.hour_to,
+    )
+
+
+def _empty(schema: pl.Schema) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+class Analytics:
+    """Read-only analytics over the lake and state under `data_dir`. Safe to share by threads.
+
+    Results are memoised in a diskcache under `cache_dir` (default `data_dir/cache/analytics`)
+    bounded by `cache_size_bytes`, shared by every process using that directory; `cache=False`
+    turns memoisation off. `on_query`, if given, is called with a label before each DuckDB
+    query runs (for tests and timing).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        cache_dir: Path | None = None,
+        cache_size_bytes: int = 256 * 2**20,
+        cache: bool = True,
+        on_query: Callable[[str], None] | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self._files = LakeFiles(data_dir / "lake")
+        self._connections = Connections(temp_directory=data_dir / "cache" / "duckdb")
+        self._cache = (
+            ResultCache(cache_dir or data_dir / "cache" / "analytics", cache_size_bytes)
+            if cache
+            else None
+        )
+        self._history = StateHistory(data_dir / "state" / "chicrime.db")
+        self._on_query = on_query
+
+    # -- the lake as a whole ------------------------------------------------------------------
+
+    def data_version(self) -> str | None:
+        """The lake version (target of `lake/crimes`); it changes with each committing run.
+
+        None when there is no lake (no link yet, or `lake/crimes` is not chicrime's link).
+        """
+        return self._files.version()
+
+    def date_range(self) -> tuple[dt.date, dt.date] | None:
+        """The first and last incident date in the lake, or None when it holds no rows."""
+        stats = self._lake_stats()
+        if stats.first is None or stats.last is None:
+            return None
+        return stats.first.date(), stats.last.date()
+
+    def default_filters(self) -> Filters | None:
+        """The last 30 days available locally (ending at the newest date), or None if no data."""
+        dates = self.date_range()
+        if dates is None:
+            return None
+        return Filters(start=dates[1] - dt.timedelta(days=29), end=dates[1])
+
+    def dimensions(self) -> Dimensions:
+        """Every primary type and district in the lake (empty tuples when there is no lake)."""
+        version = self.data_version()
+
+        def compute() -> Dimensions:
+            parts = self._all_months(version)
+            if not parts:
+                return Dimensions((), ())
+            source, params = whole_lake("primary_type, district", parts)
+            pairs = self._run("dimensions", version, f"SELECT DISTINCT * FROM {source}", params)
+            return Dimensions(
+                primary_types=tuple(sorted(set(pairs["primary_type"].drop_nulls()))),
+                districts=tuple(sorted(set(pairs["district"].drop_nulls()))),
+            )
+
+        return self._memoised("dimensions", version, (), compute)
+
+    def freshness(self) -> Freshness:
+        """Last successful ingestion (from the state db) and the lake's newest date and size.
+
+        A missing or unreadable state database gives `last_success_at=None`, `synthetic=False`.
+        """
+        stats = self._lake_stats()
+        return Freshness(
+            last_success_at=self._history.last_success_at(),
+            newest_date=stats.last,
+            rows=stats.rows,
+            synthetic=self._history.last_success_kind() == "demo",
+        )
+
+    def recent_runs(self, n: int = 10) -> list[dict[str, object]]:
+        """The newest `n` rows of `runs`, newest first; empty when there is no readable state db.
+
+        Not memoised: a failed run changes history without changing the lake.
+        """
+        return self._history.recent_runs(n)
+
+    # -- aggregates of a selection ------------------------------------------------------------
+
+    def kpis(self, f: Filters) -> Kpis:
+        """Incidents, arrests and arrest rate of `f`, and incidents of `f.previous_period()`."""
+        version = self.data_version()
+
+        def compute() -> Kpis:
+            current = self._selection_counts("kpis", version, f)
+            previous = self._selection_counts("kpis.previous", version, f.previous_period())
+            incidents, arrests = current
+            return Kpis(
+                incidents=incidents,
+                arrests=arrests,
+                arrest_rate=arrests / incidents if incidents else None,
+                previous_incidents=previous[0],
+                change=(incidents - previous[0]) / previous[0] if previous[0] else None,
+            )
+
+        return self._memoised("kpis", version, _filters_key(f), compute)
+
+    def incidents_over_time(self, f: Filters) -> pl.DataFrame:
+        """Incidents per period (`period`, `incidents`), every period of the range present.
+
+        Periods are days when `f.days` <= 120, else ISO weeks labelled by their Monday; a period
+        with no incident has 0, also when the lake has no data for the range.
+        """
+        weekly = time_grain(f) == "week"
+        period = "date_trunc('week', \"date\")::DATE" if weekly else '"date"::DATE'
+        query = _Query(
+            columns='"date"',
+            sql=f"SELECT {period} AS period, count(*) AS incidents FROM {{source}} GROUP BY period",
+            schema=TIME_SERIES_SCHEMA,
+        )
+        return self._grouped(
+            "incidents_over_time", f, (), query, lambda counts: _every_period(counts, f, weekly)
+        )
+
+    def top_types(self, f: Filters, n: int = 10) -> pl.DataFrame:
+        """The `n` most frequent primary types (`primary_type`, `incidents`), ties by name."""
+        query = _Query(
+            columns="primary_type",
+            sql="SELECT primary_type, count(*) AS incidents FROM {source}"
+            " WHERE primary_type IS NOT NULL GROUP BY primary_type"
+            " ORDER BY incidents DESC, primary_type LIMIT ?",
+            schema=TOP_TYPES_SCHEMA,
+            params=(n,),
+        )
+        return self._grouped("top_types", f, (n,), query)
+
+    def weekday_hour(self, f: Filters) -> pl.DataFrame:
+        """Incidents per weekday (0 = Monday) and wall-clock hour: all 168 cells, zeros included.
+
+        Hours are the stored Chicago wall-clock hours, so a 02:30 on a spring-forward night
+        counts in hour 2 and both 01:30s of a fall-back night in hour 1.
+        """
+        query = _Query(
+            columns='"date"',
+            sql='SELECT isodow("date") - 1 AS weekday, hour("date") AS hour,'
+            " count(*) AS incidents FROM {source} GROUP BY weekday, hour",
+            schema=WEEKDAY_HOUR_SCHEMA,
+        )
+        return self._grouped("weekday_hour", f, (), query, _every_weekday_hour)
+
+    def arrest_rates(self, f: Filters, n: int = 15) -> pl.DataFrame:
+        """For the `n` most frequent types: incidents, arrests and `arrest_rate` in percent."""
+        query = _Query(
+            columns="primary_type, arrest",
+            sql="SELECT primary_type, count(*) AS incidents,"
+            " count(*) FILTER (WHERE arrest) AS arrests,"
+            " 100.0 * count(*) FILTER (WHERE arrest) / count(*) AS arrest_rate"
+            " FROM {source} WHERE primary_type IS NOT NULL GROUP BY primary_type"
+            " ORDER BY incidents DESC, primary_type LIMIT ?",
+            schema=ARREST_RATES_SCHEMA,
+            params=(n,),
+        )
+        return self._grouped("arrest_rates", f, (n,), query)
+
+    def community_area_counts(self, f: Filters) -> pl.DataFrame:
+        """Incidents per community area (`community_area` as stored, e.g. "46"), most first.
+
+        Rows without a community area are left out.
+        """
+        query = _Query(
+            columns="community_area",
+            sql="SELECT community_area, count(*) AS incidents FROM {source}"
+            " WHERE community_area IS NOT NULL GROUP BY community_area"
+            " ORDER BY incidents DESC, community_area",
+            schema=COMMUNITY_AREAS_SCHEMA,
+        )
+        return self._grouped("community_area_counts", f, (), query)
+
+    # -- the map ------------------------------------------------------------------------------
+
+    def map_points(self, f: Filters, limit: int = MAP_POINTS_LIMIT) -> pl.DataFrame:
+        """The newest `limit` incidents located inside the city's extent, newest first.
+
+        Rows without coordinates, or geocoded outside `hexagons.CITY_EXTENT` (bad geocodes
+        exist upstream), are left out, so the map and its hexagons show the same incidents.
+        """
+        extent = hexagons.CITY_EXTENT
+        query = _Query(
+            columns=f"{_quoted(_MAP_POINT_COLUMNS)}, id",
+            sql=f"SELECT {_quoted(_MAP_POINT_COLUMNS)} FROM {{source}}"
+            " WHERE latitude BETWEEN ? AND ? AND longitude BETWEEN ? AND ?"
+            ' ORDER BY "date" DESC, id DESC LIMIT ?',
+            schema=MAP_POINTS_SCHEMA,
+            params=(extent.lat_min, extent.lat_max, extent.lon_min, extent.lon_max),
+        )
+        return self._newest_rows("map_points", f, limit, query)
+
+    def map_hexagons(self, f: Filters, size_deg: float = hexagons.HEXAGON_SIZE_DEG) -> pl.DataFrame:
+        """Located incidents counted per hexagonal cell, binned in DuckDB.
+
+        Columns hex_q, hex_r (axial cell coordinates), latitude, longitude (the cell's centre)
+        and incidents. Only the city's extent is binned, so the cell count stays bounded
+        (about 1,400 at the default size) whatever the range. ValueError if `size_deg` <= 0.
+        """
+        query = _Query(
+            columns="latitude, longitude",
+            sql=hexagons.binning_sql("{source}"),
+            schema=pl.Schema({c: HEXAGONS_SCHEMA[c] for c in ("hex_q", "hex_r", "incidents")}),
+            params=tuple(hexagons.binning_params(size_deg)),
+        )
+        return self._grouped(
+            "map_hexagons",
+            f,
+            (size_deg,),
+            query,
+            lambda cells: hexagons.with_centres(cells, size_deg).select(HEXAGONS_SCHEMA.names()),
+        )
+
+    def hexagon_geojson(
+        self, cells: pl.DataFrame, size_deg: float = hexagons.HEXAGON_SIZE_DEG
+    ) -> dict[str, object]:
+        """A GeoJSON FeatureCollection of the hexagons of `cells`, feature ids `"q:r"`."""
+        return hexagons.feature_collection(cells, size_deg)
+
+    # -- rows ---------------------------------------------------------------------------------
+
+    def table(self, f: Filters, limit: int = TABLE_ROW_CAP) -> pl.DataFrame:
+        """The newest `limit` selected incidents (ties by id, descending) in readable columns."""
+        query = _Query(
+            columns=_quoted(_TABLE_COLUMNS),
+            sql='SELECT * FROM {source} ORDER BY "date" DESC, id DESC LIMIT ?',
+            schema=TABLE_SCHEMA,
+        )
+        return self._newest_rows("table", f, limit, query)
+
+    def csv(self, f: Filters, cap: int = CSV_ROW_CAP) -> tuple[Iterator[bytes], bool]:
+        """The selected incidents as UTF-8 CSV chunks (header first), newest first, and a flag.
+
+        At most `cap` rows are written; the flag is True when more rows matched. Rows stream
+        from DuckDB in batches on a cursor of their own, so the chunks may be consumed in any
+        one thread. Text cells that a spreadsheet would run as a formula are neutralised (see
+        `chicrime.analytics.export`). Not memoised.
+        """
+        version = self.data_version()
+        parts = self._months(version, f)
+        capped = False
+        if parts:
+            source, params = selection("1 AS one", parts, f)
+            found = self._run(
+                "csv.count",
+                version,
+                f"SELECT count(*) AS n FROM (SELECT one FROM {source} LIMIT ?)",
+                [*params, cap + 1],
+            )
+            capped = int(found["n"][0]) > cap
+        return self._csv_chunks(version, parts, f, cap), capped
+
+    def _csv_chunks(
+        self, version: str | None, parts: list[MonthFiles], f: Filters, cap: int
+    ) -> Iterator[bytes]:
+        yield csv_bytes(_empty(_CSV_SCHEMA), header=True)
+        remaining = cap
+        if not parts or remaining <= 0:
+            return
+        cursor = self._connections.new_cursor(version)
+        try:
+            for group in newest_first(parts):
+                source, params = selection(_quoted(CSV_COLUMNS), group, f)
+                self._notify("csv.rows")
+                reader = cursor.sql(
+                    f'SELECT * FROM {source} ORDER BY "date" DESC, id DESC LIMIT ?',
+                    params=[*params, remaining],
+                ).to_arrow_reader(_CSV_BATCH_ROWS)
+                for batch in reader:
+                    rows = cast(pl.DataFrame, pl.from_arrow(batch)).cast(_CSV_SCHEMA)
+                    remaining -= rows.height
+                    yield csv_bytes(rows, header=False)
+                if remaining <= 0:
+                    return
+        finally:
+            cursor.close()
+
+    # -- machinery ----------------------------------------------------------------------------
+
+    def _memoised(
+        self,
+        name: str,
+        version: str | None,
+        args: tuple[Hashable, ...],
+        compute: Callable[[], T],
+    ) -> T:
+        """`compute()`, memoised under (name, lake version, args); never cached without a lake."""
+        if self._cache is None or version is None:
+            return compute()
+        return self._cache.memoise((name, version, *args), compute)
+
+    def _notify(self, label: str) -> None:
+        if self._on_query is not None:
+            self._on_query(label)
+
+    def _run(
+        self, label: str, version: str | None, sql: str, params: Sequence[object]
+    ) -> pl.DataFrame:
+        self._notify(label)
+        cursor = self._connections.cursor(version)
+        frame: pl.DataFrame = cursor.sql(sql, params=list(params)).pl()
+        return frame
+
+    def _all_months(self, version: str | None) -> tuple[MonthFiles, ...]:
+        return () if version is None else self._files.months(version)
+
+    def _months(self, version: str | None, f: Filters) -> list[MonthFiles]:
+        return [] if version is None else self._files.between(version, f.start, f.end)
+
+    def _lake_stats(self) -> _LakeStats:
+        """Row count (from Parquet footers) and first/last `date` (from the end partitions)."""
+        version = self.data_version()
+
+        def compute() -> _LakeStats:
+            parts = self._all_months(version)
+            if not parts:
+                return _LakeStats(0, None, None)
+            every, every_params = whole_lake("1 AS one", parts)
+            oldest, oldest_params = whole_lake('"date"', parts[:1])
+            newest, newest_params = whole_lake('"date"', parts[-1:])
+            row = self._run(
+                "lake_stats",
+                version,
+                f'SELECT (SELECT count(*) FROM {every}) AS n, (SELECT min("date") FROM {oldest})'
+                f' AS first, (SELECT max("date") FROM {newest}) AS last',
+                [*every_params, *oldest_params, *newest_params],
+            ).row(0, named=True)
+            return _LakeStats(int(row["n"]), row["first"], row["last"])
+
+        return self._memoised("lake_stats", version, (), compute)
+
+    def _selection_counts(self, label: str, version: str | None, f: Filters) -> tuple[int, int]:
+        """(incidents, arrests) selected by `f`."""
+        parts = self._months(version, f)
+        if not parts:
+            return 0, 0
+        source, params = selection("arrest", parts, f)
+        row = self._run(
+            label,
+            version,
+            f"SELECT count(*) AS n, count(*) FILTER (WHERE arrest) AS a FROM {source}",
+            params,
+        ).row(0)
+        return int(row[0]), int(row[1])
+
+    def _grouped(
+        self,
+        name: str,
+        f: Filters,
+        args: tuple[Hashable, ...],
+        query: _Query,
+        finish: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    ) -> pl.DataFrame:
+        """`query` over the rows `f` selects, then `finish`, memoised under `name` and `args`.
+
+        With no file for the range the query is skipped and `finish` gets an empty frame.
+        """
+        version = self.data_version()
+
+        def compute() -> pl.DataFrame:
+            parts = self._months(version, f)
+            result = _empty(query.schema)
+            if parts:
+                source, params = selection(query.columns, parts, f)
+                sql = query.sql.format(source=source)
+                result = self._run(name, version, sql, [*params, *query.params]).cast(query.schema)
+            return result if finish is None else finish(result)
+
+        return self._memoised(name, version, (*_filters_key(f), *args), compute)
+
+    def _newest_rows(self, name: str, f: Filters, limit: int, query: _Query) -> pl.DataFrame:
+        """Rows of a newest-first `query` ending in `LIMIT ?`, reading months from the newest.
+
+        Stops as soon as `limit` rows are found, so a recent selection never reads old months.
+        Memoised under `name` and `limit`.
+        """
+        version = self.data_version()
+
+        def compute() -> pl.DataFrame:
+            frames = [_empty(query.schema)]
+            remaining = limit
+            for group in newest_first(self._months(version, f)):
+                if remaining <= 0:
+                    break
+                source, params = selection(query.columns, group, f)
+                sql = query.sql.format(source=source)
+                frame = self._run(name, version, sql, [*params, *query.params, remaining])
+                frames.append(frame.cast(query.schema))
+                remaining -= frame.height
+            return pl.concat(frames)
+
+        return self._memoised(name, version, (*_filters_key(f), limit), compute)
+
+
+def _every_period(counts: pl.DataFrame, f: Filters, weekly: bool) -> pl.DataFrame:
+    """`counts` per period with a 0 row for every day (or ISO week) of `f` that has none."""
+    first, last = f.start, f.end
+    if weekly:
+        first -= dt.timedelta(days=first.weekday())
+        last -= dt.timedelta(days=last.weekday())
+    periods = pl.date_range(first, last, "1w" if weekly else "1d", eager=True)
+    return (
+        pl.DataFrame({"period": periods})
+        .join(counts, on="period", how="left")
+        .with_columns(pl.col("incidents").fill_null(0))
+        .cast(TIME_SERIES_SCHEMA)
+    )
+
+
+def _every_weekday_hour(counts: pl.DataFrame) -> pl.DataFrame:
+    """`counts` on the full 7 × 24 grid, Monday 00h first, 0 where nothing happened."""
+    cells = pl.DataFrame({"weekday": range(7)}, schema={"weekday": pl.Int64}).join(
+        pl.DataFrame({"hour": range(24)}, schema={"hour": pl.Int64}), how="cross"
+    )
+    return (
+        cells.join(counts, on=["weekday", "hour"], how="left")
+        .with_columns(pl.col("incidents").fill_null(0))
+        .cast(WEEKDAY_HOUR_SCHEMA)
+    )
+
+
+def _quoted(columns: Sequence[str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)

@@ -1,0 +1,150 @@
+"""Which Parquet files a selection reads, and the parameterised SQL that reads them.
+
+The file list comes from the lake version's own directory listing (never from user input) and is
+passed to DuckDB as a parameter, like every filter value. Only the months a date range touches
+are read. A month the range covers completely needs no test on `date` (the lake partitions rows
+by the month of their `date`), so only the first and last month pay for one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from chicrime.analytics.filters import Filters
+
+__all__ = ["LakeFiles", "MonthFiles", "newest_first", "selection", "whole_lake"]
+
+_READ = "read_parquet(?, hive_partitioning = false)"
+
+
+@dataclass(frozen=True)
+class MonthFiles:
+    """One month partition's files, and whether a date range covers the whole month."""
+
+    year: int
+    month: int
+    files: tuple[str, ...]
+    whole: bool = True
+
+
+class LakeFiles:
+    """The Parquet files of lake versions under `lake_root`, listed once per version.
+
+    A version directory never changes after its commit, so its listing is remembered.
+    """
+
+    def __init__(self, lake_root: Path) -> None:
+        self.lake_root = lake_root
+        self._lock = threading.Lock()
+        self._listed: tuple[str, tuple[MonthFiles, ...]] | None = None
+
+    def version(self) -> str | None:
+        """The current version (the `crimes` link's target), or None when there is no lake yet."""
+        try:
+            return os.readlink(self.lake_root / "crimes")
+        except OSError:  # missing, or not a link: no lake chicrime committed
+            return None
+
+    def months(self, version: str) -> tuple[MonthFiles, ...]:
+        """Every month partition of `version`, oldest first; empty if the version is gone."""
+        with self._lock:
+            if self._listed is not None and self._listed[0] == version:
+                return self._listed[1]
+        found: dict[tuple[int, int], list[str]] = {}
+        for path in sorted((self.lake_root / version).glob("year=*/month=*/*.parquet")):
+            try:
+                key = (
+                    int(path.parent.parent.name.removeprefix("year=")),
+                    int(path.parent.name.removeprefix("month=")),
+                )
+            except ValueError:
+                continue  # not a partition directory chicrime wrote
+            found.setdefault(key, []).append(str(path))
+        listing = tuple(MonthFiles(y, m, tuple(files)) for (y, m), files in sorted(found.items()))
+        with self._lock:
+            self._listed = (version, listing)
+        return listing
+
+    def between(self, version: str, start: dt.date, end: dt.date) -> list[MonthFiles]:
+        """The partitions holding dates from `start` to `end` (inclusive), oldest first."""
+        chosen = []
+        for part in self.months(version):
+            first = dt.date(part.year, part.month, 1)
+            after = _next_month(first)
+            if first <= end and after > start:
+                whole = start <= first and after - dt.timedelta(days=1) <= end
+                chosen.append(MonthFiles(part.year, part.month, part.files, whole))
+        return chosen
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _conditions(f: Filters) -> tuple[str, list[object]]:
+    """The non-date conditions of `f` as SQL with `?` placeholders, and their values."""
+    clauses: list[str] = []
+    params: list[object] = []
+    if f.primary_types:
+        clauses.append("primary_type IN ?")
+        params.append(list(f.primary_types))
+    if f.districts:
+        clauses.append("district IN ?")
+        params.append(list(f.districts))
+    if f.arrest is not None:
+        clauses.append("arrest = ?")
+        params.append(f.arrest)
+    if f.domestic is not None:
+        clauses.append("domestic = ?")
+        params.append(f.domestic)
+    if (f.hour_from, f.hour_to) != (0, 23):
+        clauses.append('hour("date") BETWEEN ? AND ?')
+        params += [f.hour_from, f.hour_to]
+    return " AND ".join(clauses) or "TRUE", params
+
+
+def selection(columns: str, parts: Sequence[MonthFiles], f: Filters) -> tuple[str, list[object]]:
+    """A parenthesised SQL relation of `columns` for the rows of `parts` that `f` selects.
+
+    `columns` must be SQL written in chicrime's code, never user input. `parts` must not be
+    empty. Dates run from `f.start` 00:00 to `f.end` 23:59:59.999999 inclusive.
+    """
+    where, values = _conditions(f)
+    whole = [file for part in parts if part.whole for file in part.files]
+    edge = [file for part in parts if not part.whole for file in part.files]
+    branches: list[str] = []
+    params: list[object] = []
+    if whole:
+        branches.append(f"SELECT {columns} FROM {_READ} WHERE {where}")
+        params += [whole, *values]
+    if edge:
+        branches.append(
+            f'SELECT {columns} FROM {_READ} WHERE "date" >= ? AND "date" < ? AND {where}'
+        )
+        start = dt.datetime.combine(f.start, dt.time())
+        after = dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time())
+        params += [edge, start, after, *values]
+    return "(" + " UNION ALL ".join(branches) + ")", params
+
+
+def whole_lake(columns: str, parts: Sequence[MonthFiles]) -> tuple[str, list[object]]:
+    """A parenthesised SQL relation of `columns` over every row of `parts` (not empty)."""
+    return f"(SELECT {columns} FROM {_READ})", [[file for part in parts for file in part.files]]
+
+
+def newest_first(parts: Sequence[MonthFiles]) -> Iterator[list[MonthFiles]]:
+    """`parts` in groups from the newest back, each group twice as many months as the last.
+
+    A newest-first query with a row limit usually needs only the latest month; a selective
+    filter reads further back in a few queries instead of sorting the whole lake.
+    """
+    end, size = len(parts), 1
+    while end > 0:
+        start = max(0, end - size)
+        yield list(parts[start:end])
+        end, size = start, size * 2

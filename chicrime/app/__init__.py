@@ -1,0 +1,67 @@
+"""The Dash app: `create_app(settings)` wires the shell, the pages in `pages/` and two routes.
+
+Routes besides Dash's own: `/vendor/bootstrap.min.css` (Bootstrap 5 served from the installed
+`bootstrap-flask` package, so the dashboard needs no CDN) and `/download/incidents.csv` (the
+filtered rows, streamed from DuckDB, capped).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+import flask_bootstrap
+from flask import Response, request, send_from_directory, stream_with_context
+
+from chicrime.analytics import CSV_ROW_CAP, Analytics
+from chicrime.app.context import AppContext, current, install, selection
+from chicrime.settings import Settings
+
+__all__ = ["PAGES_DIR", "create_app"]
+
+PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
+_BOOTSTRAP_CSS = Path(flask_bootstrap.__file__).parent / "static" / "bootstrap5" / "css"
+
+
+def create_app(settings: Settings) -> dash.Dash:
+    """Build the dashboard for the lake under `settings.data_dir` (nothing is read until asked)."""
+    install(AppContext(settings=settings, analytics=Analytics(settings.data_dir)))
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(PAGES_DIR),
+        external_stylesheets=["/vendor/bootstrap.min.css"],
+        title="chicrime",
+        update_title="",
+        suppress_callback_exceptions=True,
+    )
+    from chicrime.app import shell  # registers the shell's callbacks
+
+    app.layout = shell.shell_layout
+    server = app.server
+
+    def bootstrap_css() -> Response:
+        return send_from_directory(_BOOTSTRAP_CSS, "bootstrap.min.css", max_age=86_400)
+
+    def download_csv() -> Response:
+        filters = selection(request.args.to_dict())
+        if filters is None:
+            return Response("no data in the lake yet\n", status=404, mimetype="text/plain")
+        chunks, capped = current().analytics.csv(filters, cap=CSV_ROW_CAP)
+        name = f"chicago-incidents-{filters.start}-{filters.end}.csv"
+        return Response(
+            stream_with_context(chunks),
+            mimetype="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "X-Chicrime-Row-Cap": str(CSV_ROW_CAP),
+                "X-Chicrime-Capped": str(capped).lower(),
+            },
+        )
+
+    server.add_url_rule("/vendor/bootstrap.min.css", view_func=bootstrap_css)
+    server.add_url_rule("/download/incidents.csv", view_func=download_csv)
+    # Dash registers the JS bundles it may serve while rendering the index page, per process.
+    # Render it once now, so a worker whose first request is for a bundle can serve it too.
+    server.test_client().get("/")
+    return app

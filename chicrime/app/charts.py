@@ -1,0 +1,87 @@
+"""Chart builders: a selection in, a figure out (None when nothing matches). Pages wire them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+from chicrime.analytics import MAP_POINTS_LIMIT, MAP_POINTS_MAX_DAYS, Filters
+from chicrime.app import figures
+from chicrime.app.context import current
+from chicrime.ingest.boundaries import community_areas_path
+
+__all__ = [
+    "arrest_rates",
+    "community_areas_geojson",
+    "incidents_over_time",
+    "map_view",
+    "top_types",
+    "weekday_hour",
+]
+
+
+def incidents_over_time(filters: Filters) -> go.Figure | None:
+    series = current().analytics.incidents_over_time(filters)
+    if series.is_empty() or series.get_column("incidents").sum() == 0:
+        return None
+    return figures.incidents_line(series, "day" if filters.days <= 120 else "week")
+
+
+def top_types(filters: Filters) -> go.Figure | None:
+    types = current().analytics.top_types(filters)
+    return None if types.is_empty() else figures.top_types_bar(types)
+
+
+def weekday_hour(filters: Filters) -> go.Figure | None:
+    cells = current().analytics.weekday_hour(filters)
+    return None if cells.get_column("incidents").sum() == 0 else figures.weekday_hour_heatmap(cells)
+
+
+def arrest_rates(filters: Filters) -> go.Figure | None:
+    rates = current().analytics.arrest_rates(filters)
+    return None if rates.is_empty() else figures.arrest_rate_bar(rates)
+
+
+def community_areas_geojson(data_dir: Path) -> dict[str, object] | None:
+    """The community-area boundaries ingestion cached under `geo/`, if it could fetch them."""
+    path = community_areas_path(data_dir)
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def map_view(filters: Filters) -> tuple[go.Figure | None, str]:
+    """Points for short ranges; otherwise an aggregate, with the note that says so."""
+    context = current()
+    analytics, style = context.analytics, context.settings.map_style
+    if filters.days <= MAP_POINTS_MAX_DAYS:
+        points = analytics.map_points(filters)
+        note = f"One dot per incident with coordinates ({points.height:,} shown)."
+        if points.height == MAP_POINTS_LIMIT:
+            note = (
+                f"One dot per incident with coordinates: the newest {MAP_POINTS_LIMIT:,} are "
+                "shown. Narrow the filters to see all of them."
+            )
+        return (None if points.is_empty() else figures.points_map(points, style)), note
+    areas = community_areas_geojson(context.settings.data_dir)
+    if areas is not None:
+        counts = analytics.community_area_counts(filters)
+        note = (
+            f"The range is longer than {MAP_POINTS_MAX_DAYS} days, so incidents are counted per "
+            "community area. Narrow the dates to see individual incidents."
+        )
+        return (
+            None if counts.is_empty() else figures.community_area_map(counts, areas, style)
+        ), note
+    cells = analytics.map_hexagons(filters)
+    note = (
+        f"The range is longer than {MAP_POINTS_MAX_DAYS} days, so incidents are counted in "
+        "hexagons. Narrow the dates to see individual incidents."
+    )
+    if cells.is_empty():
+        return None, note
+    return figures.hexagon_map(cells, analytics.hexagon_geojson(cells), style), note

@@ -1,0 +1,51 @@
+"""`chicrime serve`: the dashboard on gunicorn, a production WSGI server with several workers.
+
+Each worker builds its own app after the fork (no `preload`), so no DuckDB connection is ever
+shared between processes; results are shared through the on-disk cache instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from chicrime.app import create_app
+from chicrime.settings import Settings
+
+__all__ = ["serve"]
+
+
+class _Dashboard(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        server: Flask = create_app(self.settings).server
+        return server
+
+
+def serve(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve until stopped (SIGTERM/SIGINT). Binding errors are reported by gunicorn and exit."""
+    _Dashboard(
+        settings,
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "timeout": 120,
+            "control_socket_disable": True,
+            "accesslog": "-",
+            "errorlog": "-",
+            "loglevel": settings.log_level.lower(),
+            "proc_name": "chicrime-web",
+        },
+    ).run()

@@ -1,0 +1,280 @@
+"""The page frame shared by every route: navbar, filter panel, and the filter ↔ URL wiring.
+
+The filter panel is the one source of the selection. Its values are published as a query dict
+in the `filters` store, which every page's charts take as input, and mirrored into the address
+bar with `history.replaceState` (no navigation, no re-render). Opening a link, or following a
+navbar link that carries the query string, sets the panel from the URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, html
+
+from chicrime.analytics import Filters
+from chicrime.app import ids
+from chicrime.app.context import current, selection
+
+__all__ = ["PAGES", "empty_lake_message", "shell_layout"]
+
+PAGES = (
+    ("/", "Overview"),
+    ("/trends", "Trends"),
+    ("/map", "Map"),
+    ("/arrests", "Arrests"),
+    ("/data", "Data"),
+)
+_TRI_STATE = [
+    {"label": "all", "value": "all"},
+    {"label": "yes", "value": "true"},
+    {"label": "no", "value": "false"},
+]
+
+
+def empty_lake_message() -> dbc.Alert:
+    """What the dashboard says before any data exists, naming the commands that make some."""
+    return dbc.Alert(
+        [
+            html.H4("No data yet", className="alert-heading"),
+            html.P(
+                [
+                    "The lake under ",
+                    html.Code(str(current().settings.data_dir)),
+                    " is empty. Run ",
+                    html.Code("chicrime ingest --once"),
+                    " to pull the City of Chicago data, or ",
+                    html.Code("chicrime demo"),
+                    " for a synthetic demo lake, then reload this page.",
+                ]
+            ),
+        ],
+        color="info",
+        id="empty-lake",
+    )
+
+
+def _navbar() -> dbc.Navbar:
+    links = [
+        dbc.NavItem(dbc.NavLink(label, href=path, id={"type": ids.NAV_LINK, "path": path}))
+        for path, label in PAGES
+    ]
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand("chicrime", href="/"),
+                dbc.Nav(links, navbar=True),
+                html.Span(id=ids.SUMMARY, className="navbar-text small text-light"),
+            ],
+            fluid=True,
+        ),
+        color="dark",
+        dark=True,
+        className="mb-3",
+    )
+
+
+def _filter_panel() -> dbc.Card:
+    analytics = current().analytics
+    span = analytics.date_range()
+    dimensions = analytics.dimensions()
+    first, last = (span[0].isoformat(), span[1].isoformat()) if span else (None, None)
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H5("Filters", className="card-title"),
+                dbc.Label("Dates", html_for=ids.DATE_RANGE),
+                dcc.DatePickerRange(
+                    id=ids.DATE_RANGE,
+                    min_date_allowed=first,
+                    max_date_allowed=last,
+                    display_format="YYYY-MM-DD",
+                    first_day_of_week=1,
+                    className="mb-3 d-block",
+                ),
+                dbc.Label("Primary types", html_for=ids.TYPES),
+                dcc.Dropdown(
+                    id=ids.TYPES,
+                    options=list(dimensions.primary_types),
+                    multi=True,
+                    placeholder="all types",
+                    className="mb-3",
+                ),
+                dbc.Label("District", html_for=ids.DISTRICT),
+                dcc.Dropdown(
+                    id=ids.DISTRICT,
+                    options=list(dimensions.districts),
+                    placeholder="all districts",
+                    className="mb-3",
+                ),
+                dbc.Label("Arrest made"),
+                dbc.RadioItems(id=ids.ARREST, options=_TRI_STATE, inline=True, className="mb-2"),
+                dbc.Label("Domestic"),
+                dbc.RadioItems(id=ids.DOMESTIC, options=_TRI_STATE, inline=True, className="mb-3"),
+                dbc.Label("Hour of day (Chicago time)", html_for=ids.HOURS),
+                dcc.RangeSlider(
+                    id=ids.HOURS,
+                    min=0,
+                    max=23,
+                    step=1,
+                    marks={h: str(h) for h in range(0, 24, 6)},
+                    allow_direct_input=False,
+                ),
+                dbc.Button(
+                    "Reset",
+                    id=ids.RESET,
+                    color="secondary",
+                    outline=True,
+                    size="sm",
+                    className="mt-3",
+                ),
+            ]
+        ),
+        className="mb-3",
+    )
+
+
+def shell_layout() -> html.Div:
+    """The layout of every request: built per page load, so it reflects the current lake."""
+    has_data = current().analytics.date_range() is not None
+    body = (
+        dbc.Row(
+            [
+                dbc.Col(_filter_panel(), lg=3),
+                dbc.Col(dash.page_container, lg=9),
+            ]
+        )
+        if has_data
+        else dbc.Row(dbc.Col([empty_lake_message(), html.Div(dash.page_container, hidden=True)]))
+    )
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL),
+            dcc.Store(id=ids.FILTERS),
+            dcc.Store(id=ids.URL_WRITER),
+            _navbar(),
+            dbc.Container(body, fluid=True),
+        ]
+    )
+
+
+def _panel_values(filters: Filters) -> tuple[Any, ...]:
+    def tri(value: bool | None) -> str:
+        return "all" if value is None else str(value).lower()
+
+    return (
+        filters.start.isoformat(),
+        filters.end.isoformat(),
+        list(filters.primary_types),
+        filters.districts[0] if filters.districts else None,
+        tri(filters.arrest),
+        tri(filters.domestic),
+        [filters.hour_from, filters.hour_to],
+    )
+
+
+_PANEL_OUTPUTS = [
+    Output(ids.DATE_RANGE, "start_date"),
+    Output(ids.DATE_RANGE, "end_date"),
+    Output(ids.TYPES, "value"),
+    Output(ids.DISTRICT, "value"),
+    Output(ids.ARREST, "value"),
+    Output(ids.DOMESTIC, "value"),
+    Output(ids.HOURS, "value"),
+]
+
+
+@callback(
+    *_PANEL_OUTPUTS,
+    Input(ids.URL, "search"),
+    Input(ids.RESET, "n_clicks"),
+)
+def apply_url(search: str | None, _reset: int | None) -> tuple[Any, ...]:
+    """Set the panel from the URL (page load, link, navigation) or back to defaults on Reset."""
+    if dash.ctx.triggered_id == ids.RESET:
+        search = ""
+    filters = selection(dict(parse_qsl((search or "").lstrip("?"))))
+    if filters is None:
+        raise dash.exceptions.PreventUpdate
+    return _panel_values(filters)
+
+
+@callback(
+    Output(ids.FILTERS, "data"),
+    Output({"type": ids.NAV_LINK, "path": ALL}, "href"),
+    Output(ids.SUMMARY, "children"),
+    Input(ids.DATE_RANGE, "start_date"),
+    Input(ids.DATE_RANGE, "end_date"),
+    Input(ids.TYPES, "value"),
+    Input(ids.DISTRICT, "value"),
+    Input(ids.ARREST, "value"),
+    Input(ids.DOMESTIC, "value"),
+    Input(ids.HOURS, "value"),
+    State({"type": ids.NAV_LINK, "path": ALL}, "id"),
+)
+def publish(
+    start: str | None,
+    end: str | None,
+    types: list[str] | None,
+    district: str | None,
+    arrest: str | None,
+    domestic: str | None,
+    hours: list[int] | None,
+    links: list[dict[str, str]],
+) -> tuple[dict[str, str], list[str], str]:
+    """Turn the panel into the `filters` query dict, navbar links that keep it, and a summary."""
+    if not start or not end:
+        raise dash.exceptions.PreventUpdate  # the panel is filled from the URL first
+    query = {
+        "start": start[:10],
+        "end": end[:10],
+        "types": "|".join(types or []),
+        "district": district or "",
+        "arrest": "" if arrest == "all" else (arrest or ""),
+        "domestic": "" if domestic == "all" else (domestic or ""),
+        "hours": f"{hours[0]}-{hours[1]}" if hours else "",
+    }
+    filters = selection(query)
+    if filters is None:
+        raise dash.exceptions.PreventUpdate
+    canonical = filters.to_query()
+    search = "?" + urlencode(canonical)
+    hrefs = [link["path"] + search for link in links]
+    return canonical, hrefs, _summary(filters)
+
+
+def _summary(filters: Filters) -> str:
+    days = filters.days
+    span = f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({days:,} day{'s' * (days != 1)})"
+    extra = len(filters.to_query()) - 2
+    return span + (f" · {extra} more filter{'s' * (extra != 1)}" if extra else "")
+
+
+@callback(
+    Output({"type": ids.NAV_LINK, "path": ALL}, "active"),
+    Input(ids.URL, "pathname"),
+    State({"type": ids.NAV_LINK, "path": ALL}, "id"),
+)
+def mark_active(pathname: str | None, links: list[dict[str, str]]) -> list[bool]:
+    """Highlight the navbar entry of the current page."""
+    return [link["path"] == (pathname or "/") for link in links]
+
+
+clientside_callback(
+    """
+    function (query) {
+        if (!query) { return window.dash_clientside.no_update; }
+        const search = "?" + new URLSearchParams(query).toString();
+        if (window.location.search !== search) {
+            const target = window.location.pathname + search;
+            window.history.replaceState(window.history.state, "", target);
+        }
+        return search;
+    }
+    """,
+    Output(ids.URL_WRITER, "data"),
+    Input(ids.FILTERS, "data"),
+)

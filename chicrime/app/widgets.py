@@ -1,0 +1,54 @@
+"""Small layout pieces the pages share: KPI cards and a chart in a card."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from chicrime.analytics import Kpis
+
+__all__ = ["chart", "kpi_cards", "kpi_row"]
+
+
+def chart(graph_id: str, height: int = 380) -> dbc.Card:
+    """A graph in a card, with a loading spinner while its callback runs."""
+    return dbc.Card(
+        dbc.CardBody(
+            dcc.Loading(
+                dcc.Graph(id=graph_id, config={"displaylogo": False}, style={"minHeight": height}),
+                type="circle",
+            )
+        ),
+        className="mb-3",
+    )
+
+
+def kpi_row(*card_ids: str) -> dbc.Row:
+    """A row of KPI card placeholders, filled by a page callback."""
+    return dbc.Row(
+        [dbc.Col(html.Div(id=card_id), md=12 // len(card_ids)) for card_id in card_ids],
+        className="mb-3",
+    )
+
+
+def _card(title: str, value: str, note: str = "") -> dbc.Card:
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(title, className="text-muted small"),
+                html.Div(value, className="fs-3 fw-bold kpi-value"),
+                html.Div(note, className="small text-muted"),
+            ]
+        )
+    )
+
+
+def kpi_cards(kpis: Kpis) -> tuple[dbc.Card, dbc.Card, dbc.Card]:
+    """Incidents, arrest rate, and change against the previous period of equal length."""
+    rate = "–" if kpis.arrest_rate is None else f"{kpis.arrest_rate:.1%}"
+    change = "–" if kpis.change is None else f"{kpis.change:+.1%}"
+    return (
+        _card("Incidents", f"{kpis.incidents:,}"),
+        _card("Arrest rate", rate, f"{kpis.arrests:,} arrests"),
+        _card("Change vs previous period", change, f"previous: {kpis.previous_incidents:,}"),
+    )

@@ -1,0 +1,32 @@
+"""`/arrests` — how often incidents lead to an arrest, by primary type."""
+
+from __future__ import annotations
+
+import dash
+import plotly.graph_objects as go
+from dash import Input, Output, callback, html
+
+from chicrime.app import charts, ids
+from chicrime.app.context import current, render_figure, selection
+from chicrime.app.widgets import chart, kpi_cards
+
+dash.register_page(__name__, path="/arrests", name="Arrests", order=3, title="chicrime · arrests")
+
+
+def layout(**_query: str) -> html.Div:
+    return html.Div(
+        [html.Div(id=ids.ARRESTS_KPIS, className="mb-3"), chart(ids.ARRESTS_RATES, 520)]
+    )
+
+
+@callback(Output(ids.ARRESTS_KPIS, "children"), Input(ids.FILTERS, "data"))
+def show_kpis(query: dict[str, str] | None) -> object:
+    filters = selection(query)
+    if filters is None:
+        raise dash.exceptions.PreventUpdate
+    return kpi_cards(current().analytics.kpis(filters))[1]
+
+
+@callback(Output(ids.ARRESTS_RATES, "figure"), Input(ids.FILTERS, "data"))
+def show_rates(query: dict[str, str] | None) -> go.Figure:
+    return render_figure(query, "Arrest rate by primary type", charts.arrest_rates)

@@ -1,0 +1,51 @@
+"""`/` — the overview: KPIs, incidents over time, top primary types."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import Input, Output, callback, html
+
+from chicrime.app import charts, ids
+from chicrime.app.context import current, render_figure, selection
+from chicrime.app.widgets import chart, kpi_cards, kpi_row
+
+dash.register_page(__name__, path="/", name="Overview", order=0, title="chicrime · overview")
+
+
+def layout(**_query: str) -> html.Div:
+    return html.Div(
+        [
+            kpi_row(ids.KPI_INCIDENTS, ids.KPI_ARREST_RATE, ids.KPI_CHANGE),
+            dbc.Row(
+                [
+                    dbc.Col(chart(ids.OVERVIEW_SERIES), lg=7),
+                    dbc.Col(chart(ids.OVERVIEW_TYPES), lg=5),
+                ]
+            ),
+        ]
+    )
+
+
+@callback(
+    Output(ids.KPI_INCIDENTS, "children"),
+    Output(ids.KPI_ARREST_RATE, "children"),
+    Output(ids.KPI_CHANGE, "children"),
+    Input(ids.FILTERS, "data"),
+)
+def show_kpis(query: dict[str, str] | None) -> tuple[object, object, object]:
+    filters = selection(query)
+    if filters is None:
+        raise dash.exceptions.PreventUpdate
+    return kpi_cards(current().analytics.kpis(filters))
+
+
+@callback(Output(ids.OVERVIEW_SERIES, "figure"), Input(ids.FILTERS, "data"))
+def show_series(query: dict[str, str] | None) -> go.Figure:
+    return render_figure(query, "Incidents over time", charts.incidents_over_time)
+
+
+@callback(Output(ids.OVERVIEW_TYPES, "figure"), Input(ids.FILTERS, "data"))
+def show_types(query: dict[str, str] | None) -> go.Figure:
+    return render_figure(query, "Top primary types", charts.top_types)

@@ -1,0 +1,279 @@
+"""The dashboard in a real headless Chromium (Playwright), served by `chicrime serve`.
+
+The lake is a small synthetic one made by `chicrime demo`; expected numbers are computed from
+its Parquet files with polars, independently of the DuckDB queries the dashboard runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import polars as pl
+import pytest
+
+from tests.conftest import read_lake
+
+ROOT = Path(__file__).resolve().parent.parent
+CHICRIME = str(Path(sys.executable).with_name("chicrime"))
+ARTIFACTS = ROOT / "tests" / "artifacts"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+END = dt.date(2024, 6, 30)
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+if CHROMIUM is None:
+    if os.environ.get("CI"):
+        raise RuntimeError(
+            "CI needs Debian's chromium for the browser tests: apt-get install chromium"
+        )
+    pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, Request, sync_playwright  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("dashboard") / "data"
+    env = {**os.environ, "DATA_DIR": str(directory)}
+    subprocess.run(
+        [CHICRIME, "demo", "--years", "1", "--end", END.isoformat(), "--seed", "7"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return directory
+
+
+@pytest.fixture(scope="module")
+def lake(data_dir: Path) -> pl.DataFrame:
+    return read_lake(data_dir)
+
+
+@pytest.fixture(scope="module")
+def base_url(data_dir: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "DATA_DIR": str(data_dir), "MAP_STYLE": "white-bg"}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = (ARTIFACTS / "server.log").open("w")  # a pipe nobody reads would fill and stall it
+    server = subprocess.Popen(
+        [CHICRIME, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("chicrime serve did not come up")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Watched:
+    """A page plus everything it asked for and complained about."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.hosts: set[str] = set()
+        self.errors: list[str] = []
+        page.on("request", self._note_host)
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def _note_host(self, request: Request) -> None:
+        url = urlsplit(request.url)
+        if url.scheme in ("http", "https", "ws", "wss"):  # data: and blob: never leave the page
+            self.hosts.add(url.hostname or "")
+
+
+@pytest.fixture
+def watched(browser: Browser) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    spy = Watched(page)
+    yield spy
+    context.close()
+    assert spy.hosts <= {"127.0.0.1"}, f"requests left the machine: {spy.hosts}"
+
+
+def wait_for_charts(page: Page, count: int) -> None:
+    """Wait until `count` Plotly charts are drawn and no callback is pending."""
+    page.wait_for_function(
+        f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {count}"
+    )
+    page.wait_for_function("!document.querySelector('[data-dash-is-loading=\"true\"]')")
+
+
+def kpi(page: Page) -> int:
+    text = page.locator("#kpi-incidents .kpi-value").inner_text()
+    return int(text.replace(",", ""))
+
+
+def expected_incidents(lake: pl.DataFrame, start: dt.date, end: dt.date, **equal: object) -> int:
+    frame = lake.filter(pl.col("date").dt.date().is_between(start, end))
+    for column, value in equal.items():
+        frame = frame.filter(pl.col(column) == value)
+    return frame.height
+
+
+@pytest.mark.parametrize(
+    ("path", "charts"),
+    [("/", 2), ("/trends", 3), ("/map", 1), ("/arrests", 1), ("/data", 0)],
+)
+def test_every_page_renders_without_console_errors(
+    watched: Watched, base_url: str, path: str, charts: int
+) -> None:
+    """Each route draws its charts, logs no error, and is saved as a screenshot."""
+    page = watched.page
+    page.goto(base_url + path)
+    page.wait_for_selector("#filter-types")
+    if charts:
+        wait_for_charts(page, charts)
+    else:
+        page.wait_for_selector("#data-table .dash-spreadsheet, #data-table .alert")
+    if path == "/map":  # MapLibre draws on its canvas after Plotly's SVG is in place
+        page.wait_for_selector("#map-graph canvas")
+        page.wait_for_timeout(2000)
+    name = "overview" if path == "/" else path.strip("/")
+    for folder in (ARTIFACTS, SCREENSHOTS):
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=folder / f"{name}.png", full_page=True)
+    assert watched.errors == []
+
+
+def test_default_view_is_the_last_30_days(
+    watched: Watched, base_url: str, lake: pl.DataFrame
+) -> None:
+    """Without a query the dashboard shows the 30 days up to the newest incident."""
+    page = watched.page
+    page.goto(base_url + "/")
+    wait_for_charts(page, 2)
+    newest = lake.get_column("date").max().date()
+    start = newest - dt.timedelta(days=29)
+    assert kpi(page) == expected_incidents(lake, start, newest)
+    assert f"start={start.isoformat()}" in page.url
+
+
+def test_changing_a_filter_updates_the_charts(
+    watched: Watched, base_url: str, lake: pl.DataFrame
+) -> None:
+    """Choosing a primary type recomputes the KPIs and charts for it."""
+    page = watched.page
+    start, end = dt.date(2024, 6, 1), END
+    page.goto(f"{base_url}/?start={start}&end={end}")
+    wait_for_charts(page, 2)
+    assert kpi(page) == expected_incidents(lake, start, end)
+
+    page.locator("#filter-types").click()
+    page.get_by_role("option", name="THEFT", exact=True).click()
+    page.keyboard.press("Escape")
+    expected = expected_incidents(lake, start, end, primary_type="THEFT")
+    page.wait_for_function(
+        "n => document.querySelector('#kpi-incidents .kpi-value').innerText.replace(/,/g, '')"
+        " == String(n)",
+        arg=expected,
+    )
+    assert kpi(page) == expected
+    assert "types=THEFT" in page.url
+
+
+def test_filters_survive_navigation(watched: Watched, base_url: str, lake: pl.DataFrame) -> None:
+    """The selection follows the user from page to page through the navbar."""
+    page = watched.page
+    page.goto(f"{base_url}/?start=2024-05-01&end=2024-06-30&types=BATTERY&arrest=true")
+    wait_for_charts(page, 2)
+    page.get_by_role("link", name="Trends").click()
+    page.wait_for_url("**/trends?**")
+    wait_for_charts(page, 3)
+    assert "types=BATTERY" in page.url
+    assert "arrest=true" in page.url
+    page.get_by_role("link", name="Overview").click()
+    wait_for_charts(page, 2)
+    assert kpi(page) == expected_incidents(
+        lake, dt.date(2024, 5, 1), END, primary_type="BATTERY", arrest=True
+    )
+
+
+def test_a_link_reproduces_the_view(watched: Watched, base_url: str, lake: pl.DataFrame) -> None:
+    """Opening a URL with query parameters sets the panel and the numbers from it."""
+    page = watched.page
+    page.goto(f"{base_url}/arrests?start=2024-03-01&end=2024-03-31&domestic=true")
+    wait_for_charts(page, 1)
+    page.goto(f"{base_url}/?start=2024-03-01&end=2024-03-31&domestic=true")
+    wait_for_charts(page, 2)
+    assert kpi(page) == expected_incidents(
+        lake, dt.date(2024, 3, 1), dt.date(2024, 3, 31), domestic=True
+    )
+    assert page.locator("#filter-domestic input[value='true']").is_checked()
+
+
+def test_csv_download_returns_the_filtered_rows(
+    watched: Watched, base_url: str, lake: pl.DataFrame
+) -> None:
+    """The Data page's download holds exactly the filtered incidents."""
+    page = watched.page
+    start, end = dt.date(2024, 6, 20), END
+    page.goto(f"{base_url}/data?start={start}&end={end}&types=ROBBERY")
+    page.wait_for_selector("#download-csv")
+    with page.expect_download() as download_info:
+        page.locator("#download-csv").click()
+    path = download_info.value.path()
+    rows = list(csv.DictReader(io.StringIO(Path(path).read_text())))
+    expected = lake.filter(
+        pl.col("date").dt.date().is_between(start, end) & (pl.col("primary_type") == "ROBBERY")
+    )
+    assert sorted(int(r["id"]) for r in rows) == sorted(expected.get_column("id").to_list())
+    assert {r["primary_type"] for r in rows} == {"ROBBERY"}
+
+
+def test_map_switches_to_an_aggregate_for_long_ranges(watched: Watched, base_url: str) -> None:
+    """Beyond 90 days the map aggregates and says so."""
+    page = watched.page
+    page.goto(f"{base_url}/map?start=2023-07-01&end={END}")
+    wait_for_charts(page, 1)
+    assert "longer than 90 days" in page.locator("#map-note").inner_text()
