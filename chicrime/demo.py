@@ -210,9 +210,7 @@ class _DemoRun:
         """Only an empty lake or one the last successful run (a demo) wrote may be replaced."""
         if not self.lake.partition_files():
             return
-        runs = self.state.recent_runs(limit=1_000_000)
-        last = next((r for r in runs if r.status == "success"), None)
-        if last is None or last.kind != DEMO_KIND:
+        if self.state.last_success_kind() != DEMO_KIND:
             raise DemoError(
                 f"{self.settings.data_dir} already holds a lake that `chicrime demo` did not "
                 "write; the demo would mix synthetic rows into it. Point DATA_DIR at another "

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "ChicrimeError",
     "ConfigError",
+    "DataDirConflictError",
     "LakeError",
     "RunInProgressError",
     "SocrataError",
@@ -54,3 +55,9 @@ class LakeError(ChicrimeError):
 
 class StateError(ChicrimeError):
     """The SQLite state database cannot be opened, migrated or written."""
+
+
+class DataDirConflictError(ChicrimeError):
+    """DATA_DIR holds a lake of the other kind (synthetic vs real); nothing was written."""
+
+    exit_code = 2

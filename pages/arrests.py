@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dash
-import plotly.graph_objects as go
 from dash import Input, Output, callback, html
 
 from chicrime.app import charts, ids
 from chicrime.app.context import current, render_figure, selection
+from chicrime.app.figures import Figure
 from chicrime.app.widgets import chart, kpi_cards
 
 dash.register_page(__name__, path="/arrests", name="Arrests", order=3, title="chicrime · arrests")
@@ -28,5 +28,5 @@ def show_kpis(query: dict[str, str] | None) -> object:
 
 
 @callback(Output(ids.ARRESTS_RATES, "figure"), Input(ids.FILTERS, "data"))
-def show_rates(query: dict[str, str] | None) -> go.Figure:
+def show_rates(query: dict[str, str] | None) -> Figure:
     return render_figure(query, "Arrest rate by primary type", charts.arrest_rates)

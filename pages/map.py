@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-import plotly.graph_objects as go
 from dash import Input, Output, callback, html
 
 from chicrime.analytics import Filters
 from chicrime.app import charts, ids
 from chicrime.app.context import render_figure
+from chicrime.app.figures import Figure
 from chicrime.app.widgets import chart
 
 dash.register_page(__name__, path="/map", name="Map", order=2, title="chicrime · map")
@@ -26,10 +26,10 @@ def layout(**_query: str) -> html.Div:
     Output(ids.MAP_NOTE, "children"),
     Input(ids.FILTERS, "data"),
 )
-def show_map(query: dict[str, str] | None) -> tuple[go.Figure, str]:
+def show_map(query: dict[str, str] | None) -> tuple[Figure, str]:
     notes: list[str] = []
 
-    def build(filters: Filters) -> go.Figure | None:
+    def build(filters: Filters) -> Figure | None:
         figure, note = charts.map_view(filters)
         notes.append(note)
         return figure

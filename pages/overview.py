@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-import plotly.graph_objects as go
 from dash import Input, Output, callback, html
 
 from chicrime.app import charts, ids
 from chicrime.app.context import current, render_figure, selection
+from chicrime.app.figures import Figure
 from chicrime.app.widgets import chart, kpi_cards, kpi_row
 
 dash.register_page(__name__, path="/", name="Overview", order=0, title="chicrime · overview")
@@ -42,10 +42,10 @@ def show_kpis(query: dict[str, str] | None) -> tuple[object, object, object]:
 
 
 @callback(Output(ids.OVERVIEW_SERIES, "figure"), Input(ids.FILTERS, "data"))
-def show_series(query: dict[str, str] | None) -> go.Figure:
+def show_series(query: dict[str, str] | None) -> Figure:
     return render_figure(query, "Incidents over time", charts.incidents_over_time)
 
 
 @callback(Output(ids.OVERVIEW_TYPES, "figure"), Input(ids.FILTERS, "data"))
-def show_types(query: dict[str, str] | None) -> go.Figure:
+def show_types(query: dict[str, str] | None) -> Figure:
     return render_figure(query, "Top primary types", charts.top_types)

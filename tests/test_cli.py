@@ -193,3 +193,14 @@ def test_terminal_gets_a_progress_bar(upstream: SocrataServer, tmp_path: Path) -
     assert "7.00/7.00" in text
     assert "rewriting partitions: 100%" in text
     assert "fetching rows: done" not in text
+
+
+def test_ingest_refuses_a_demo_lake(upstream: SocrataServer, tmp_path: Path) -> None:
+    """Real records are never mixed into a synthetic demo lake: exit 2, nothing fetched."""
+    env = env_for(upstream, tmp_path)
+    demo = run_cli("demo", "--years", "0.1", "--end", "2024-06-30", env=env, cwd=tmp_path)
+    assert demo.returncode == 0, demo.stderr
+    result = run_cli("ingest", "--once", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "holds a synthetic lake written by `chicrime demo`" in result.stderr
+    assert upstream.requests == []

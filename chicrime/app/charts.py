@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import plotly.graph_objects as go
-
 from chicrime.analytics import MAP_POINTS_LIMIT, MAP_POINTS_MAX_DAYS, Filters
 from chicrime.app import figures
 from chicrime.app.context import current
+from chicrime.app.figures import Figure
 from chicrime.ingest.boundaries import community_areas_path
 
 __all__ = [
@@ -22,24 +21,24 @@ __all__ = [
 ]
 
 
-def incidents_over_time(filters: Filters) -> go.Figure | None:
+def incidents_over_time(filters: Filters) -> Figure | None:
     series = current().analytics.incidents_over_time(filters)
     if series.is_empty() or series.get_column("incidents").sum() == 0:
         return None
     return figures.incidents_line(series, "day" if filters.days <= 120 else "week")
 
 
-def top_types(filters: Filters) -> go.Figure | None:
+def top_types(filters: Filters) -> Figure | None:
     types = current().analytics.top_types(filters)
     return None if types.is_empty() else figures.top_types_bar(types)
 
 
-def weekday_hour(filters: Filters) -> go.Figure | None:
+def weekday_hour(filters: Filters) -> Figure | None:
     cells = current().analytics.weekday_hour(filters)
     return None if cells.get_column("incidents").sum() == 0 else figures.weekday_hour_heatmap(cells)
 
 
-def arrest_rates(filters: Filters) -> go.Figure | None:
+def arrest_rates(filters: Filters) -> Figure | None:
     rates = current().analytics.arrest_rates(filters)
     return None if rates.is_empty() else figures.arrest_rate_bar(rates)
 
@@ -54,7 +53,7 @@ def community_areas_geojson(data_dir: Path) -> dict[str, object] | None:
     return loaded if isinstance(loaded, dict) else None
 
 
-def map_view(filters: Filters) -> tuple[go.Figure | None, str]:
+def map_view(filters: Filters) -> tuple[Figure | None, str]:
     """Points for short ranges; otherwise an aggregate, with the note that says so."""
     context = current()
     analytics, style = context.analytics, context.settings.map_style

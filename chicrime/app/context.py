@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import plotly.graph_objects as go
-
 from chicrime.analytics import Analytics, Filters
-from chicrime.app.figures import message_figure
+from chicrime.app.figures import Figure, message_figure
 from chicrime.settings import Settings
 
 __all__ = ["AppContext", "current", "install", "render_figure", "selection"]
@@ -53,8 +51,8 @@ def selection(query: Mapping[str, str | None] | None) -> Filters | None:
 def render_figure(
     query: Mapping[str, str | None] | None,
     title: str,
-    build: Callable[[Filters], go.Figure | None],
-) -> go.Figure:
+    build: Callable[[Filters], Figure | None],
+) -> Figure:
     """Build a chart for the selection, or a chart that says why there is nothing to show.
 
     `build` returns None when the selection matches no incidents.

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from chicrime.errors import DataDirConflictError
 from chicrime.ingest.boundaries import refresh_community_areas
 from chicrime.ingest.client import SocrataClient, and_where, quote_literal
 from chicrime.ingest.lake import Lake
@@ -140,6 +141,11 @@ class _Run:
     def execute(self, since: dt.date | None) -> IngestResult:
         self._recover()
         settings = self.settings
+        if self.state.last_success_kind() == "demo" and self.lake.partition_files():
+            raise DataDirConflictError(
+                f"{settings.data_dir} holds a synthetic lake written by `chicrime demo`; real "
+                "records would be mixed into it. Point DATA_DIR at another directory."
+            )
         prior = self.state.ingest_state(settings.dataset_id)
         window = plan_window(settings, prior, since, self.clock())
         watermark_before = prior.watermark_max_date if prior else None

@@ -280,6 +280,13 @@ class StateStore:
             )
         return ids
 
+    def last_success_kind(self) -> str | None:
+        """The `kind` of the newest successful run ('ingest', 'backfill', 'demo'), or None."""
+        row = self._db.execute(
+            "SELECT kind FROM runs WHERE status = 'success' ORDER BY run_id DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def recent_runs(self, limit: int = 20) -> list[RunRecord]:
         """The newest runs first."""
         rows = self._db.execute(
