@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint bench demo clean
+.PHONY: install test lint bench demo screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
 	$(BIN)/python bench/bench_dashboard.py
+
+# Refresh the README's screenshots (docs/screenshots) from the browser tests.
+screenshots: $(STAMP)
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_browser.py -k every_page
 
 # A synthetic lake (last 12 months) in its own folder and the dashboard on :8050, all offline.
 DEMO_DATA_DIR ?= data/demo
