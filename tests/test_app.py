@@ -1,0 +1,82 @@
+"""The Dash app in-process (Flask test client): empty-lake message, vendored CSS, CSV route."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from flask.testing import FlaskClient
+
+from chicrime.app import create_app
+from chicrime.ingest.lake import Lake
+from chicrime.ingest.schema import normalise
+from chicrime.ingest.staging import Staging
+from chicrime.settings import Settings
+from tests.conftest import api_row
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("app") / "data"
+
+
+@pytest.fixture(scope="module")
+def client(data_dir: Path) -> Iterator[FlaskClient]:
+    app = create_app(Settings(data_dir=data_dir, map_style="white-bg"))
+    with app.server.test_client() as test_client:
+        yield test_client
+
+
+def fill_lake(data_dir: Path, rows: list[dict[str, object]]) -> None:
+    staging = Staging(data_dir / "staging" / "t")
+    raw = [{k: str(v).lower() if isinstance(v, bool) else v for k, v in r.items()} for r in rows]
+    staging.add(normalise(pl.DataFrame(raw)).rows)
+    lake = Lake(data_dir / "lake")
+    lake.commit(staging, lake.plan_merge(staging, []), label="t")
+
+
+def test_empty_lake_says_which_command_to_run(client: FlaskClient) -> None:
+    """Before any data exists the layout explains itself instead of drawing empty charts."""
+    layout = client.get("/_dash-layout").get_data(as_text=True)
+    assert "No data yet" in layout
+    assert "chicrime ingest --once" in layout
+    assert "chicrime demo" in layout
+    assert client.get("/download/incidents.csv").status_code == 404
+
+
+def test_bootstrap_is_served_locally(client: FlaskClient) -> None:
+    """The stylesheet comes from the installed package, not a CDN."""
+    response = client.get("/vendor/bootstrap.min.css")
+    assert response.status_code == 200
+    assert response.mimetype == "text/css"
+    assert b"Bootstrap" in response.get_data()[:300]
+
+
+def test_csv_route_streams_filtered_rows_and_neutralises_formulas(
+    client: FlaskClient, data_dir: Path
+) -> None:
+    """The download holds the selection only, says whether it was capped, and defuses `=`."""
+    fill_lake(
+        data_dir,
+        [
+            api_row(1, "2024-05-01T10:00:00", primary_type="THEFT", block='=HYPERLINK("x")'),
+            api_row(2, "2024-05-02T11:00:00", primary_type="BATTERY"),
+            api_row(3, "2024-04-02T11:00:00", primary_type="THEFT"),
+        ],
+    )
+    response = client.get("/download/incidents.csv?start=2024-05-01&end=2024-05-31&types=THEFT")
+    assert response.status_code == 200
+    assert response.headers["X-Chicrime-Capped"] == "false"
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="chicago-incidents-2024-05-01-2024-05-31.csv"'
+    )
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [(r["id"], r["primary_type"], r["block"]) for r in rows] == [
+        ("1", "THEFT", '\'=HYPERLINK("x")')
+    ]
+    layout = client.get("/_dash-layout").get_data(as_text=True)
+    assert "No data yet" not in layout
