@@ -17,7 +17,6 @@ import datetime as dt
 import logging
 import os
 import shutil
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -179,19 +178,10 @@ class _DemoRun:
         )
         staging_dir = self.settings.staging_dir / f"run-{run_id:06d}"
         try:
-            totals, watermark = self._write(run_id, Staging(staging_dir), start, end, seed)
-        except BaseException as exc:
-            reason = str(exc) or type(exc).__name__
-            if not isinstance(exc, Exception):
-                reason = f"interrupted ({type(exc).__name__})"
-            log.error("demo run failed", extra={"run_id": run_id, "error": reason})
-            try:
-                self.state.finish_failed(
-                    run_id, finished_at=self.clock(), error=reason, rows_fetched=self.rows_generated
-                )
-            except sqlite3.Error:
-                log.error("could not record the failure; the next run will mark it interrupted")
-            raise
+            with self.state.failure_recorded(
+                run_id, clock=self.clock, rows_fetched=lambda: self.rows_generated
+            ):
+                totals, watermark = self._write(run_id, Staging(staging_dir), start, end, seed)
         finally:
             shutil.rmtree(staging_dir, ignore_errors=True)
         log.info(

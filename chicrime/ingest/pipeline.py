@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 import os
 import shutil
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -169,22 +168,10 @@ class _Run:
         )
         staging_dir = settings.staging_dir / f"run-{run_id:06d}"
         try:
-            result = self._ingest(run_id, window, Staging(staging_dir), watermark_before)
-        except BaseException as exc:
-            reason = str(exc) or type(exc).__name__
-            if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit from a signal
-                reason = f"interrupted ({type(exc).__name__})"
-            log.error("run failed", extra={"run_id": run_id, "error": reason})
-            try:
-                self.state.finish_failed(
-                    run_id, finished_at=self.clock(), error=reason, rows_fetched=self.rows_fetched
-                )
-            except sqlite3.Error as state_exc:  # a full disk can refuse this write too
-                log.error(
-                    "could not record the failure; the next run will mark it interrupted",
-                    extra={"run_id": run_id, "error": str(state_exc)},
-                )
-            raise
+            with self.state.failure_recorded(
+                run_id, clock=self.clock, rows_fetched=lambda: self.rows_fetched
+            ):
+                result = self._ingest(run_id, window, Staging(staging_dir), watermark_before)
         finally:
             shutil.rmtree(staging_dir, ignore_errors=True)
         log.info(

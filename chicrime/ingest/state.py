@@ -9,8 +9,9 @@ transaction, so the watermark only moves together with a recorded, committed run
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from pathlib import Path
 from chicrime.errors import StateError
 
 __all__ = ["MIGRATIONS", "IngestState", "RunRecord", "RunTotals", "StateStore"]
+
+log = logging.getLogger(__name__)
 
 # Each entry moves the schema from version i to i + 1 (`PRAGMA user_version`). Never edit one
 # that has shipped: append a new one.
@@ -264,6 +267,33 @@ class StateStore:
                 " WHERE run_id = ?",
                 (utc_text(finished_at), error, rows_fetched, run_id),
             )
+
+    @contextmanager
+    def failure_recorded(
+        self, run_id: int, *, clock: Callable[[], dt.datetime], rows_fetched: Callable[[], int]
+    ) -> Iterator[None]:
+        """If the block raises, mark the run failed with the reason, then re-raise.
+
+        Signals (KeyboardInterrupt, SystemExit) are recorded as "interrupted". If SQLite refuses
+        the write too (a full disk), that is logged and the next run marks the run interrupted.
+        """
+        try:
+            yield
+        except BaseException as exc:
+            reason = str(exc) or type(exc).__name__
+            if not isinstance(exc, Exception):
+                reason = f"interrupted ({type(exc).__name__})"
+            log.error("run failed", extra={"run_id": run_id, "error": reason})
+            try:
+                self.finish_failed(
+                    run_id, finished_at=clock(), error=reason, rows_fetched=rows_fetched()
+                )
+            except sqlite3.Error as state_exc:
+                log.error(
+                    "could not record the failure; the next run will mark it interrupted",
+                    extra={"run_id": run_id, "error": str(state_exc)},
+                )
+            raise
 
     def fail_abandoned_runs(self, *, finished_at: dt.datetime) -> list[int]:
         """Mark runs a dead process left `running` as failed. Call only under the run lock."""
