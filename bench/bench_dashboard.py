@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from bench_ingest import RSS_PROBE  # the same child-RSS probe as the ingestion benchmark
 from plotly.io.json import to_json_plotly
 
 from chicrime.analytics import Analytics, Filters
@@ -34,13 +35,6 @@ from chicrime.app.context import AppContext, install
 from chicrime.settings import Settings
 
 CHICRIME = str(Path(sys.executable).with_name("chicrime"))
-RSS_PROBE = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.call(sys.argv[1:])\n"
-    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(f'PEAK_RSS_KB={peak}', file=sys.stderr)\n"
-    "sys.exit(code)\n"
-)
 PAGES = ("/", "/trends", "/map", "/arrests", "/data")
 
 
