@@ -176,19 +176,20 @@ def _panel_values(filters: Filters) -> tuple[Any, ...]:
     )
 
 
-_PANEL_OUTPUTS = [
-    Output(ids.DATE_RANGE, "start_date"),
-    Output(ids.DATE_RANGE, "end_date"),
-    Output(ids.TYPES, "value"),
-    Output(ids.DISTRICT, "value"),
-    Output(ids.ARREST, "value"),
-    Output(ids.DOMESTIC, "value"),
-    Output(ids.HOURS, "value"),
-]
+# The panel's (component, property) pairs, in the order `_panel_values` and `publish` use.
+_PANEL = (
+    (ids.DATE_RANGE, "start_date"),
+    (ids.DATE_RANGE, "end_date"),
+    (ids.TYPES, "value"),
+    (ids.DISTRICT, "value"),
+    (ids.ARREST, "value"),
+    (ids.DOMESTIC, "value"),
+    (ids.HOURS, "value"),
+)
 
 
 @callback(
-    *_PANEL_OUTPUTS,
+    *(Output(component, prop) for component, prop in _PANEL),
     Input(ids.URL, "search"),
     Input(ids.RESET, "n_clicks"),
 )
@@ -206,13 +207,7 @@ def apply_url(search: str | None, _reset: int | None) -> tuple[Any, ...]:
     Output(ids.FILTERS, "data"),
     Output({"type": ids.NAV_LINK, "path": ALL}, "href"),
     Output(ids.SUMMARY, "children"),
-    Input(ids.DATE_RANGE, "start_date"),
-    Input(ids.DATE_RANGE, "end_date"),
-    Input(ids.TYPES, "value"),
-    Input(ids.DISTRICT, "value"),
-    Input(ids.ARREST, "value"),
-    Input(ids.DOMESTIC, "value"),
-    Input(ids.HOURS, "value"),
+    *(Input(component, prop) for component, prop in _PANEL),
     State({"type": ids.NAV_LINK, "path": ALL}, "id"),
 )
 def publish(
