@@ -6,8 +6,7 @@ import dash
 from dash import Input, Output, callback, html
 
 from chicrime.app import charts, ids
-from chicrime.app.context import current, render_figure, selection
-from chicrime.app.figures import Figure
+from chicrime.app.context import chart_callback, current, selection
 from chicrime.app.widgets import chart, kpi_cards
 
 dash.register_page(__name__, path="/arrests", name="Arrests", order=3, title="chicrime · arrests")
@@ -27,6 +26,4 @@ def show_kpis(query: dict[str, str] | None) -> object:
     return kpi_cards(current().analytics.kpis(filters))[1]
 
 
-@callback(Output(ids.ARRESTS_RATES, "figure"), Input(ids.FILTERS, "data"))
-def show_rates(query: dict[str, str] | None) -> Figure:
-    return render_figure(query, "Arrest rate by primary type", charts.arrest_rates)
+chart_callback(ids.ARRESTS_RATES, "Arrest rate by primary type", charts.arrest_rates)

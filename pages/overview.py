@@ -7,8 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
 
 from chicrime.app import charts, ids
-from chicrime.app.context import current, render_figure, selection
-from chicrime.app.figures import Figure
+from chicrime.app.context import chart_callback, current, selection
 from chicrime.app.widgets import chart, kpi_cards, kpi_row
 
 dash.register_page(__name__, path="/", name="Overview", order=0, title="chicrime · overview")
@@ -41,11 +40,5 @@ def show_kpis(query: dict[str, str] | None) -> tuple[object, object, object]:
     return kpi_cards(current().analytics.kpis(filters))
 
 
-@callback(Output(ids.OVERVIEW_SERIES, "figure"), Input(ids.FILTERS, "data"))
-def show_series(query: dict[str, str] | None) -> Figure:
-    return render_figure(query, "Incidents over time", charts.incidents_over_time)
-
-
-@callback(Output(ids.OVERVIEW_TYPES, "figure"), Input(ids.FILTERS, "data"))
-def show_types(query: dict[str, str] | None) -> Figure:
-    return render_figure(query, "Top primary types", charts.top_types)
+chart_callback(ids.OVERVIEW_SERIES, "Incidents over time", charts.incidents_over_time)
+chart_callback(ids.OVERVIEW_TYPES, "Top primary types", charts.top_types)

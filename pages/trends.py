@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, html
+from dash import html
 
 from chicrime.app import charts, ids
-from chicrime.app.context import render_figure
-from chicrime.app.figures import Figure
+from chicrime.app.context import chart_callback
 from chicrime.app.widgets import chart
 
 dash.register_page(__name__, path="/trends", name="Trends", order=1, title="chicrime · trends")
@@ -28,16 +27,6 @@ def layout(**_query: str) -> html.Div:
     )
 
 
-@callback(Output(ids.TRENDS_SERIES, "figure"), Input(ids.FILTERS, "data"))
-def show_series(query: dict[str, str] | None) -> Figure:
-    return render_figure(query, "Incidents over time", charts.incidents_over_time)
-
-
-@callback(Output(ids.TRENDS_HEATMAP, "figure"), Input(ids.FILTERS, "data"))
-def show_heatmap(query: dict[str, str] | None) -> Figure:
-    return render_figure(query, "When incidents happen", charts.weekday_hour)
-
-
-@callback(Output(ids.TRENDS_TYPES, "figure"), Input(ids.FILTERS, "data"))
-def show_types(query: dict[str, str] | None) -> Figure:
-    return render_figure(query, "Top primary types", charts.top_types)
+chart_callback(ids.TRENDS_SERIES, "Incidents over time", charts.incidents_over_time)
+chart_callback(ids.TRENDS_HEATMAP, "When incidents happen", charts.weekday_hour)
+chart_callback(ids.TRENDS_TYPES, "Top primary types", charts.top_types)

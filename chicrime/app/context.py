@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from dash import Input, Output, callback
+
 from chicrime.analytics import Analytics, Filters
 from chicrime.app.figures import Figure, message_figure
+from chicrime.app.ids import FILTERS
 from chicrime.settings import Settings
 
-__all__ = ["AppContext", "current", "install", "render_figure", "selection"]
+__all__ = ["AppContext", "chart_callback", "current", "install", "render_figure", "selection"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +69,11 @@ def render_figure(
     if figure is None:
         return message_figure("No incidents match this selection.", title)
     return figure
+
+
+def chart_callback(graph_id: str, title: str, build: Callable[[Filters], Figure | None]) -> None:
+    """Register the callback that redraws graph `graph_id` whenever the selection changes."""
+
+    @callback(Output(graph_id, "figure"), Input(FILTERS, "data"))
+    def redraw(query: dict[str, str] | None) -> Figure:
+        return render_figure(query, title, build)
