@@ -1,6 +1,7 @@
 """The `chicrime` command: parses arguments, calls the library, turns errors into exit codes.
 
-Exit codes: 0 ok, 1 a run failed, 2 bad usage or configuration, 75 another run holds the lock.
+Exit codes: 0 ok, 1 a run failed (or `status` found the data unhealthy), 2 bad usage or
+configuration, 75 another run holds the lock.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 
 from chicrime import __version__
+from chicrime.daemon import Schedule, SystemdNotifier, run_daemon
 from chicrime.errors import ChicrimeError
 from chicrime.ingest.lake import Lake
 from chicrime.ingest.pipeline import ingest_once
@@ -32,6 +35,16 @@ def _date_argument(raw: str) -> dt.date:
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{raw!r} is not a date as YYYY-MM-DD") from None
+
+
+def _positive_number(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a positive number")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,8 +79,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="one process with Dash's debug tools (development)"
     )
 
-    status = commands.add_parser("status", help="watermark, freshness and lake size")
+    daemon = commands.add_parser(
+        "daemon", help="run the ingestion on a schedule until stopped (SIGTERM/SIGINT)"
+    )
+    daemon.add_argument(
+        "--every",
+        type=_positive_number,
+        metavar="SECONDS",
+        help="run at once and then every SECONDS after the previous run, instead of daily at "
+        "DAEMON_AT (development and tests)",
+    )
+
+    status = commands.add_parser(
+        "status", help="watermark, freshness and lake size; exit 1 when unhealthy"
+    )
     status.add_argument("--json", action="store_true", help="JSON instead of text")
+    status.add_argument(
+        "--max-age-hours",
+        type=_positive_number,
+        metavar="N",
+        help="unhealthy when the last success is older than N hours (default STATUS_MAX_AGE_HOURS)",
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -105,7 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(settings, args.years, args.end, args.seed)
         if args.command == "serve":
             return _serve(settings, args)
-        return _status(settings, args.json)
+        if args.command == "daemon":
+            return _daemon(settings, args.every)
+        max_age = args.max_age_hours or settings.status_max_age_hours
+        return _status(settings, args.json, max_age)
     except ChicrimeError as exc:
         print(f"chicrime: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -145,6 +180,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     serve(settings, args.host, args.port, args.workers, args.threads)
     return 0
+
+
+def _daemon(settings: Settings, every: float | None) -> int:
+    schedule = Schedule(daily_at=settings.daemon_at, every_seconds=every)
+    return run_daemon(settings, schedule, SystemdNotifier.from_environ(os.environ))
 
 
 def _demo(settings: Settings, years: float, end: dt.date | None, seed: int) -> int:
@@ -227,11 +267,14 @@ def _runs_table(records: list[RunRecord]) -> str:
     )
 
 
-def _status(settings: Settings, as_json: bool) -> int:
+def _status(settings: Settings, as_json: bool, max_age_hours: float) -> int:
+    """Print the report; exit 1 (reason on stderr) when the data is not healthy."""
     state = _open_state(settings)
     ingest_state = state.ingest_state(settings.dataset_id) if state else None
     last_runs = state.recent_runs(1) if state else []
     summary = Lake(settings.lake_dir).summary()
+    last_success_at = ingest_state.last_success_at if ingest_state else None
+    problems = _health_problems(last_success_at, last_runs[0] if last_runs else None, max_age_hours)
     report = {
         "dataset_id": settings.dataset_id,
         "soda_base_url": settings.soda_base_url,
@@ -251,10 +294,13 @@ def _status(settings: Settings, as_json: bool) -> int:
             "bytes": summary.bytes,
             "newest_date": _wall(summary.max_date),
         },
+        "healthy": not problems,
+        "problems": problems,
+        "max_age_hours": max_age_hours,
     }
     if as_json:
         print(json.dumps(report, indent=2))
-        return 0
+        return _health_exit(problems)
     last = last_runs[0] if last_runs else None
     lines = [
         f"dataset        {settings.dataset_id} from {settings.soda_base_url}",
@@ -272,7 +318,30 @@ def _status(settings: Settings, as_json: bool) -> int:
     if state is None:
         lines.append("no state yet: run `chicrime ingest --once` to populate the lake")
     print("\n".join(lines))
-    return 0
+    return _health_exit(problems)
+
+
+def _health_problems(
+    last_success_at: str | None, last_run: RunRecord | None, max_age_hours: float
+) -> list[str]:
+    """Why a monitor should worry: no success yet, a stale last success, a failed last run."""
+    problems = []
+    hours = _hours_since(last_success_at)
+    if hours is None:
+        problems.append("no successful run yet")
+    elif hours > max_age_hours:
+        problems.append(f"last success {hours:g} h ago, more than {max_age_hours:g} h")
+    if last_run is not None and last_run.status == "failed":
+        problems.append(f"last run #{last_run.run_id} failed: {last_run.error or 'no reason'}")
+    return problems
+
+
+def _health_exit(problems: list[str]) -> int:
+    if not problems:
+        return 0
+    line = " ".join("; ".join(problems).split())  # one line, whatever an error message holds
+    print(f"chicrime: unhealthy: {line}", file=sys.stderr)
+    return 1
 
 
 def _wall(moment: dt.datetime | None) -> str | None:

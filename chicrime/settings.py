@@ -60,6 +60,8 @@ class Settings:
     http_timeout: float = 60.0
     retry_attempts: int = 8
     retry_max_seconds: float = 600.0
+    daemon_at: dt.time = dt.time(3, 15)
+    status_max_age_hours: float = 36.0
 
     @property
     def lake_dir(self) -> Path:
@@ -164,6 +166,18 @@ def load_settings(
             "seconds from 0 to 86400",
             defaults.retry_max_seconds,
         ),
+        daemon_at=get(
+            "DAEMON_AT",
+            _clock_time,
+            "a Chicago time of day as HH:MM (24-hour), like 03:15",
+            defaults.daemon_at,
+        ),
+        status_max_age_hours=get(
+            "STATUS_MAX_AGE_HOURS",
+            _float_in(1, 8760),
+            "hours from 1 to 8760",
+            defaults.status_max_age_hours,
+        ),
     )
 
 
@@ -175,6 +189,12 @@ def _date(raw: str) -> dt.date:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
         raise ValueError(raw)
     return dt.date.fromisoformat(raw)
+
+
+def _clock_time(raw: str) -> dt.time:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", raw):
+        raise ValueError(raw)
+    return dt.time.fromisoformat(raw)
 
 
 def _base_url(raw: str) -> str:

@@ -136,9 +136,9 @@ def test_failed_run_exits_1_with_the_reason(tmp_path: Path) -> None:
 
 
 def test_status_before_any_run_says_what_to_do(tmp_path: Path) -> None:
-    """With no state yet, status explains the next step instead of failing."""
+    """With no state yet, status explains the next step (and exits 1: nothing succeeded yet)."""
     result = run_cli("status", env={"DATA_DIR": str(tmp_path / "data")}, cwd=tmp_path)
-    assert result.returncode == 0
+    assert result.returncode == 1
     assert "run `chicrime ingest --once` to populate the lake" in result.stdout
     assert "0 rows in 0 partitions" in result.stdout
 
