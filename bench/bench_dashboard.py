@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 from bench_ingest import RSS_PROBE  # the same child-RSS probe as the ingestion benchmark
 from plotly.io.json import to_json_plotly
 
@@ -33,8 +31,8 @@ from chicrime.analytics import Analytics, Filters
 from chicrime.app import charts
 from chicrime.app.context import AppContext, install
 from chicrime.settings import Settings
+from tests.dashboard_server import BROWSER_ARGS, CHICRIME, running_dashboard
 
-CHICRIME = str(Path(sys.executable).with_name("chicrime"))
 PAGES = ("/", "/trends", "/map", "/arrests", "/data")
 
 
@@ -118,12 +116,6 @@ def latency(data_dir: Path, repeats: int) -> dict[str, object]:
     return results
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -132,59 +124,33 @@ def rss_mb(pid: int) -> float:
 
 
 def server_rss(data_dir: Path) -> dict[str, object]:
+    """Open every page for the default and the all-time selection, then read the RSS."""
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    env = {**os.environ, "DATA_DIR": str(data_dir), "MAP_STYLE": "white-bg"}
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(
-            [CHICRIME, "serve", "--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    httpx.get(url, timeout=2)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.3)
-            span = Analytics(data_dir, cache=False).date_range()
-            assert span is not None
-            queries = ["", f"?start={span[0]}&end={span[1]}"]
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=shutil.which("chromium"),
-                    args=[
-                        "--no-sandbox",
-                        "--disable-gpu",
-                        "--disable-background-networking",
-                        "--disable-component-update",
-                        "--disable-sync",
-                        "--no-first-run",
-                    ],
-                )
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.set_default_timeout(120_000)
-                for query in queries:
-                    for path in PAGES:
-                        page.goto(url + path + query)
-                        page.wait_for_selector("#filter-types")
-                        page.wait_for_function(
-                            "!document.querySelector('[data-dash-is-loading=\"true\"]')"
-                        )
-                        page.wait_for_timeout(500)
-                browser.close()
-            children = subprocess.run(
-                ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
-            ).stdout.split()
-            workers = [round(rss_mb(int(pid))) for pid in children]
-            master = round(rss_mb(server.pid))
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
+    span = Analytics(data_dir, cache=False).date_range()
+    assert span is not None
+    queries = ["", f"?start={span[0]}&end={span[1]}"]
+    with tempfile.TemporaryFile() as log, running_dashboard(data_dir, log) as (url, server):
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=shutil.which("chromium"), args=BROWSER_ARGS
+            )
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(120_000)
+            for query in queries:
+                for path in PAGES:
+                    page.goto(url + path + query)
+                    page.wait_for_selector("#filter-types")
+                    page.wait_for_function(
+                        "!document.querySelector('[data-dash-is-loading=\"true\"]')"
+                    )
+                    page.wait_for_timeout(500)
+            browser.close()
+        children = subprocess.run(
+            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        workers = [round(rss_mb(int(pid))) for pid in children]
+        master = round(rss_mb(server.pid))
     print(f"server RSS: master {master} MB, workers {workers} MB", flush=True)
     return {"master_mb": master, "workers_mb": workers, "total_mb": master + sum(workers)}
 

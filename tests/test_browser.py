@@ -11,34 +11,22 @@ import datetime as dt
 import io
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import polars as pl
 import pytest
 
 from tests.conftest import read_lake
+from tests.dashboard_server import BROWSER_ARGS, CHICRIME, running_dashboard
 
 ROOT = Path(__file__).resolve().parent.parent
-CHICRIME = str(Path(sys.executable).with_name("chicrime"))
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 END = dt.date(2024, 6, 30)
 CHROMIUM = shutil.which("chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 if CHROMIUM is None:
     if os.environ.get("CI"):
@@ -48,12 +36,6 @@ if CHROMIUM is None:
     pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 from playwright.sync_api import Browser, Page, Request, sync_playwright  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -77,38 +59,15 @@ def lake(data_dir: Path) -> pl.DataFrame:
 
 @pytest.fixture(scope="module")
 def base_url(data_dir: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "DATA_DIR": str(data_dir), "MAP_STYLE": "white-bg"}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "server.log").open("w")  # a pipe nobody reads would fill and stall it
-    server = subprocess.Popen(
-        [CHICRIME, "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError("chicrime serve did not come up")
+    with (ARTIFACTS / "server.log").open("w") as log, running_dashboard(data_dir, log) as (url, _):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         yield launched
         launched.close()
 
