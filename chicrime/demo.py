@@ -16,7 +16,6 @@ import dataclasses
 import datetime as dt
 import logging
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -30,7 +29,7 @@ from chicrime import demo_profile as profile
 from chicrime.errors import ChicrimeError
 from chicrime.ingest.lake import Lake
 from chicrime.ingest.lock import run_lock
-from chicrime.ingest.pipeline import utc_now
+from chicrime.ingest.pipeline import recover, utc_now
 from chicrime.ingest.schema import LAKE_SCHEMA, TIMEZONE
 from chicrime.ingest.staging import Staging
 from chicrime.ingest.state import RunTotals, StateStore, wall_text
@@ -156,10 +155,7 @@ class _DemoRun:
         self.rows_generated = 0
 
     def execute(self, start: dt.date, end: dt.date, seed: int) -> DemoResult:
-        # What a dead run left (as ingestion repairs it): its `running` row, builds, staging.
-        self.state.fail_abandoned_runs(finished_at=self.clock())
-        self.lake.remove_stale_versions()
-        shutil.rmtree(self.settings.staging_dir, ignore_errors=True)
+        recover(self.state, self.lake, self.settings.staging_dir, self.clock())
         self._refuse_real_data()
         prior = self.state.ingest_state(self.settings.dataset_id)
         watermark_before = prior.watermark_max_date if prior else None
@@ -176,14 +172,13 @@ class _DemoRun:
             "demo run started",
             extra={"run_id": run_id, "start": start.isoformat(), "end": end.isoformat()},
         )
-        staging_dir = self.settings.staging_dir / f"run-{run_id:06d}"
-        try:
-            with self.state.failure_recorded(
+        with (
+            self.state.failure_recorded(
                 run_id, clock=self.clock, rows_fetched=lambda: self.rows_generated
-            ):
-                totals, watermark = self._write(run_id, Staging(staging_dir), start, end, seed)
-        finally:
-            shutil.rmtree(staging_dir, ignore_errors=True)
+            ),
+            Staging(self.settings.staging_dir / f"run-{run_id:06d}") as staging,
+        ):
+            totals, watermark = self._write(run_id, staging, start, end, seed)
         log.info(
             "demo run finished",
             extra={

@@ -14,6 +14,7 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -29,7 +30,7 @@ from chicrime.ingest.state import IngestState, RunTotals, StateStore, wall_text
 from chicrime.progress import LogProgress, ProgressFactory
 from chicrime.settings import Settings
 
-__all__ = ["UPDATED_OVERLAP", "IngestResult", "ingest_once", "plan_window"]
+__all__ = ["UPDATED_OVERLAP", "IngestResult", "ingest_once", "plan_window", "recover"]
 
 log = logging.getLogger("chicrime.ingest")
 
@@ -85,6 +86,20 @@ def plan_window(
     return Window(start=dt.datetime.combine(start, dt.time()), updated_since=updated_since)
 
 
+def recover(state: StateStore, lake: Lake, staging_root: Path, now: dt.datetime) -> None:
+    """Repair what a dead run left: its `running` row, half-built versions, staging files.
+
+    Call only under the run lock (anything unreferenced could be another run's work).
+    """
+    abandoned = state.fail_abandoned_runs(finished_at=now)
+    if abandoned:
+        log.warning("marked interrupted runs as failed", extra={"run_ids": abandoned})
+    removed = lake.remove_stale_versions()
+    if removed:
+        log.info("removed stale lake versions", extra={"versions": removed})
+    shutil.rmtree(staging_root, ignore_errors=True)
+
+
 def ingest_once(
     settings: Settings,
     *,
@@ -138,7 +153,7 @@ class _Run:
         self.returned_ids: list[pl.Series] = []  # every id upstream sent, quarantined ones too
 
     def execute(self, since: dt.date | None) -> IngestResult:
-        self._recover()
+        recover(self.state, self.lake, self.settings.staging_dir, self.clock())
         settings = self.settings
         if self.state.last_success_kind() == "demo" and self.lake.partition_files():
             raise DataDirConflictError(
@@ -166,14 +181,13 @@ class _Run:
                 "updated_since": wall_text(window.updated_since),
             },
         )
-        staging_dir = settings.staging_dir / f"run-{run_id:06d}"
-        try:
-            with self.state.failure_recorded(
+        with (
+            self.state.failure_recorded(
                 run_id, clock=self.clock, rows_fetched=lambda: self.rows_fetched
-            ):
-                result = self._ingest(run_id, window, Staging(staging_dir), watermark_before)
-        finally:
-            shutil.rmtree(staging_dir, ignore_errors=True)
+            ),
+            Staging(settings.staging_dir / f"run-{run_id:06d}") as staging,
+        ):
+            result = self._ingest(run_id, window, staging, watermark_before)
         log.info(
             "run finished",
             extra={
@@ -188,16 +202,6 @@ class _Run:
             },
         )
         return result
-
-    def _recover(self) -> None:
-        """Repair what a dead run left: its `running` row, half-built versions, staging files."""
-        abandoned = self.state.fail_abandoned_runs(finished_at=self.clock())
-        if abandoned:
-            log.warning("marked interrupted runs as failed", extra={"run_ids": abandoned})
-        removed = self.lake.remove_stale_versions()
-        if removed:
-            log.info("removed stale lake versions", extra={"versions": removed})
-        shutil.rmtree(self.settings.staging_dir, ignore_errors=True)
 
     def _ingest(
         self,

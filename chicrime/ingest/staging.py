@@ -30,7 +30,8 @@ def partition_dir(root: Path, partition: Partition) -> Path:
 
 
 class Staging:
-    """The staging area of one run. Creating it discards whatever an earlier attempt left there."""
+    """The staging area of one run. Creating it discards whatever an earlier attempt left there;
+    used as a context manager, it removes its directory on the way out, whatever happened."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -39,6 +40,12 @@ class Staging:
         self._pages = 0
         self.rows = 0
         self._files: dict[Partition, list[Path]] = {}
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
 
     def add(self, rows: pl.DataFrame) -> None:
         """Stage a page of normalised lake rows (any order, any partitions)."""
