@@ -12,17 +12,21 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from typing import Any
 
 from chicrime import __version__
 from chicrime.daemon import Schedule, SystemdNotifier, run_daemon
 from chicrime.errors import ChicrimeError
+from chicrime.health import health_report
 from chicrime.ingest.lake import Lake
-from chicrime.ingest.pipeline import ingest_once
+from chicrime.ingest.pipeline import ingest_once, open_state, repair_lake
 from chicrime.ingest.state import RunRecord, StateStore
+from chicrime.ingest.verify import VerifyReport, verify_lake
 from chicrime.logs import configure_logging
 from chicrime.progress import terminal_or_log_progress
+from chicrime.redaction import Redactor
 from chicrime.settings import Settings, load_settings
 
 __all__ = ["main"]
@@ -101,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="unhealthy when the last success is older than N hours (default STATUS_MAX_AGE_HOURS)",
     )
 
+    verify = commands.add_parser(
+        "verify", help="check every lake file and the state; exit 1 listing the problems"
+    )
+    verify.add_argument(
+        "--repair",
+        action="store_true",
+        help="re-fetch damaged months and doubled ids from upstream and commit them",
+    )
+    verify.add_argument("--json", action="store_true", help="JSON instead of text")
+
     demo = commands.add_parser(
         "demo",
         help="write a realistic synthetic lake (no network), marked 'demo' in run history",
@@ -126,28 +140,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    redact = Redactor()
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, settings.log_format)
-        if args.command == "ingest":
-            return _ingest(settings, args.since)
-        if args.command == "runs":
-            return _runs(settings, args.limit, args.json)
-        if args.command == "demo":
-            return _demo(settings, args.years, args.end, args.seed)
-        if args.command == "serve":
-            return _serve(settings, args)
-        if args.command == "daemon":
-            return _daemon(settings, args.every)
-        max_age = args.max_age_hours or settings.status_max_age_hours
-        return _status(settings, args.json, max_age)
+        redact = Redactor(settings.secrets)
+        configure_logging(settings.log_level, settings.log_format, redact)
+        return _command(settings, args, redact)
     except ChicrimeError as exc:
-        print(f"chicrime: {exc}", file=sys.stderr)
+        print(f"chicrime: {redact.line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:
         print(
-            f"chicrime: file system error: {exc}. Check that DATA_DIR is a writable directory "
-            "with free space; the lake and state were left as the last successful run left them.",
+            "chicrime: "
+            + redact.line(
+                f"file system error: {exc}. Check that DATA_DIR is a writable directory with free "
+                "space; the lake and state were left as the last successful run left them."
+            ),
             file=sys.stderr,
         )
         return 1
@@ -156,10 +164,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _ingest(settings: Settings, since: dt.date | None) -> int:
+def _command(settings: Settings, args: argparse.Namespace, redact: Redactor) -> int:
+    def out(text: str) -> None:
+        print(redact(text))
+
+    if args.command == "ingest":
+        return _ingest(settings, args.since, out)
+    if args.command == "runs":
+        return _runs(settings, args.limit, args.json, out)
+    if args.command == "demo":
+        return _demo(settings, args.years, args.end, args.seed, out)
+    if args.command == "serve":
+        return _serve(settings, args)
+    if args.command == "daemon":
+        return _daemon(settings, args.every)
+    if args.command == "verify":
+        return _verify(settings, args.repair, args.json, out)
+    max_age = args.max_age_hours or settings.status_max_age_hours
+    return _status(settings, args.json, max_age, out, redact)
+
+
+Out = Callable[[str], None]
+
+
+def _ingest(settings: Settings, since: dt.date | None, out: Out) -> int:
     result = ingest_once(settings, since=since, progress=terminal_or_log_progress)
     totals = result.totals
-    print(
+    out(
         f"run {result.run_id}: fetched {totals.rows_fetched:,} rows, wrote {totals.rows_written:,}"
         f" ({totals.rows_new:,} new), deleted {totals.rows_deleted:,}, quarantined "
         f"{totals.rows_quarantined:,}, rewrote {totals.partitions_rewritten} partition(s); "
@@ -187,7 +218,7 @@ def _daemon(settings: Settings, every: float | None) -> int:
     return run_daemon(settings, schedule, SystemdNotifier.from_environ(os.environ))
 
 
-def _demo(settings: Settings, years: float, end: dt.date | None, seed: int) -> int:
+def _demo(settings: Settings, years: float, end: dt.date | None, seed: int, out: Out) -> int:
     # Imported here: numpy is loaded only by the command that needs it.
     from chicrime.demo import default_end, window_for_years, write_demo_lake
 
@@ -200,7 +231,7 @@ def _demo(settings: Settings, years: float, end: dt.date | None, seed: int) -> i
         progress=terminal_or_log_progress,
     )
     totals = result.totals
-    print(
+    out(
         f"demo run {result.run_id}: wrote {totals.rows_written:,} synthetic rows dated "
         f"{result.start} to {result.end} (seed {result.seed}), removed {totals.rows_deleted:,} "
         f"earlier demo rows, rewrote {totals.partitions_rewritten} partition(s); "
@@ -209,20 +240,89 @@ def _demo(settings: Settings, years: float, end: dt.date | None, seed: int) -> i
     return 0
 
 
-def _open_state(settings: Settings) -> StateStore | None:
-    return StateStore(settings.state_db) if settings.state_db.exists() else None
-
-
-def _runs(settings: Settings, limit: int, as_json: bool) -> int:
-    state = _open_state(settings)
-    records = state.recent_runs(limit) if state else []
+def _runs(settings: Settings, limit: int, as_json: bool, out: Out) -> int:
+    records: list[RunRecord] = []
+    if settings.state_db.exists():
+        state = StateStore(settings.state_db, timeout=settings.sqlite_timeout, readonly=True)
+        try:
+            records = state.recent_runs(limit)
+        finally:
+            state.close()
     if as_json:
-        print(json.dumps([asdict(r) for r in records], indent=2))
+        out(json.dumps([asdict(r) for r in records], indent=2))
     elif not records:
-        print(f"no runs recorded yet in {settings.state_db}; run `chicrime ingest --once`")
+        out(f"no runs recorded yet in {settings.state_db}; run `chicrime ingest --once`")
     else:
-        print(_runs_table(records))
+        out(_runs_table(records))
     return 0
+
+
+def _verify(settings: Settings, repair: bool, as_json: bool, out: Out) -> int:
+    """Print what `verify` found (and, with `repair`, what the repair run did); 1 if unclean."""
+    lines: list[str] = []
+    if repair:
+        report, result = repair_lake(settings, progress=terminal_or_log_progress)
+        if result is not None:
+            totals = result.totals
+            lines.append(
+                f"repair run {result.run_id}: re-fetched {totals.rows_fetched:,} rows, rewrote "
+                f"{totals.partitions_rewritten} partition(s), removed {totals.rows_deleted:,} "
+                "id(s) upstream no longer has"
+            )
+            after = _verify_once(settings)
+            lines += _verify_lines(report, "before the repair")
+            report = after
+    else:
+        report = _verify_once(settings)
+    if as_json:
+        out(json.dumps(_verify_json(report), indent=2))
+    else:
+        out("\n".join([*lines, *_verify_lines(report, "now" if lines else "")]))
+    if report.clean:
+        return 0
+    hint = "" if repair else "; `chicrime verify --repair` re-fetches the damaged data"
+    print(f"chicrime: the lake has {len(report.problems)} problem(s){hint}", file=sys.stderr)
+    return 1
+
+
+def _verify_once(settings: Settings) -> VerifyReport:
+    state = open_state(settings) if settings.state_db.exists() else None
+    try:
+        return verify_lake(Lake(settings.lake_dir), state, settings.dataset_id)
+    finally:
+        if state is not None:
+            state.close()
+
+
+def _verify_lines(report: VerifyReport, when: str) -> list[str]:
+    label = f" ({when})" if when else ""
+    head = (
+        f"lake version {report.version or '-'}{label}: {report.files} file(s), {report.rows:,} rows"
+    )
+    if report.clean:
+        return [head + ": clean"]
+    return [head + f": {len(report.problems)} problem(s)"] + [
+        f"  {problem.describe()}" for problem in report.problems
+    ]
+
+
+def _verify_json(report: VerifyReport) -> dict[str, object]:
+    return {
+        "version": report.version,
+        "files": report.files,
+        "rows": report.rows,
+        "clean": report.clean,
+        "problems": [
+            {
+                "kind": p.kind,
+                "detail": p.detail,
+                "path": str(p.path) if p.path else None,
+                "partition": list(p.partition) if p.partition else None,
+                "ids": list(p.ids),
+            }
+            for p in report.problems
+        ],
+    }
 
 
 def _runs_table(records: list[RunRecord]) -> str:
@@ -267,41 +367,25 @@ def _runs_table(records: list[RunRecord]) -> str:
     )
 
 
-def _status(settings: Settings, as_json: bool, max_age_hours: float) -> int:
-    """Print the report; exit 1 (reason on stderr) when the data is not healthy."""
-    state = _open_state(settings)
-    ingest_state = state.ingest_state(settings.dataset_id) if state else None
-    last_runs = state.recent_runs(1) if state else []
-    summary = Lake(settings.lake_dir).summary()
-    last_success_at = ingest_state.last_success_at if ingest_state else None
-    problems = _health_problems(last_success_at, last_runs[0] if last_runs else None, max_age_hours)
-    report = {
-        "dataset_id": settings.dataset_id,
-        "soda_base_url": settings.soda_base_url,
-        "data_dir": str(settings.data_dir.resolve()),
-        "watermark_max_date": _wall(ingest_state.watermark_max_date if ingest_state else None),
-        "watermark_max_updated_on": _wall(
-            ingest_state.watermark_max_updated_on if ingest_state else None
-        ),
-        "last_success_at": ingest_state.last_success_at if ingest_state else None,
-        "hours_since_success": _hours_since(ingest_state.last_success_at if ingest_state else None),
-        "last_run": asdict(last_runs[0]) if last_runs else None,
-        "lake": {
-            "version": summary.version,
-            "rows": summary.rows,
-            "partitions": summary.partitions,
-            "files": summary.files,
-            "bytes": summary.bytes,
-            "newest_date": _wall(summary.max_date),
-        },
-        "healthy": not problems,
-        "problems": problems,
-        "max_age_hours": max_age_hours,
-    }
+def _status(
+    settings: Settings, as_json: bool, max_age_hours: float, out: Out, redact: Redactor
+) -> int:
+    """Print the report; exit 1 (reasons on one stderr line) when the data is not healthy."""
+    report = health_report(settings, max_age_hours, dt.datetime.now(dt.UTC))
+    problems: list[str] = report["problems"]
     if as_json:
-        print(json.dumps(report, indent=2))
-        return _health_exit(problems)
-    last = last_runs[0] if last_runs else None
+        out(json.dumps(report, indent=2))
+    else:
+        out(_status_text(settings, report))
+    if not problems:
+        return 0
+    print(f"chicrime: unhealthy: {redact.line('; '.join(problems))}", file=sys.stderr)
+    return 1
+
+
+def _status_text(settings: Settings, report: dict[str, Any]) -> str:
+    last = report["last_run"]
+    lake = report["lake"]
     lines = [
         f"dataset        {settings.dataset_id} from {settings.soda_base_url}",
         f"data dir       {report['data_dir']}",
@@ -309,47 +393,25 @@ def _status(settings: Settings, as_json: bool, max_age_hours: float) -> int:
         f"last success   {report['last_success_at'] or 'never'}"
         + (f" ({report['hours_since_success']} h ago)" if report["last_success_at"] else ""),
         "last run       "
-        + (f"#{last.run_id} {last.kind} {last.status} at {last.started_at}" if last else "none")
-        + (f": {last.error}" if last and last.error else ""),
-        f"lake           {summary.rows:,} rows in {summary.partitions} partitions, "
-        f"{summary.bytes / 1e6:,.1f} MB"
-        + (f", version {summary.version}" if summary.version else ""),
+        + (
+            f"#{last['run_id']} {last['kind']} {last['status']} at {last['started_at']}"
+            if last
+            else "none"
+        )
+        + (f": {last['error']}" if last and last["error"] else ""),
+        "lake           "
+        + (
+            "unreadable"
+            if lake is None
+            else f"{lake['rows']:,} rows in {lake['partitions']} partitions, "
+            f"{lake['bytes'] / 1e6:,.1f} MB"
+            + (f", version {lake['version']}" if lake["version"] else "")
+        ),
     ]
-    if state is None:
+    if not report["state_exists"]:
         lines.append("no state yet: run `chicrime ingest --once` to populate the lake")
-    print("\n".join(lines))
-    return _health_exit(problems)
-
-
-def _health_problems(
-    last_success_at: str | None, last_run: RunRecord | None, max_age_hours: float
-) -> list[str]:
-    """Why a monitor should worry: no success yet, a stale last success, a failed last run."""
-    problems = []
-    hours = _hours_since(last_success_at)
-    if hours is None:
-        problems.append("no successful run yet")
-    elif hours > max_age_hours:
-        problems.append(f"last success {hours:g} h ago, more than {max_age_hours:g} h")
-    if last_run is not None and last_run.status == "failed":
-        problems.append(f"last run #{last_run.run_id} failed: {last_run.error or 'no reason'}")
-    return problems
-
-
-def _health_exit(problems: list[str]) -> int:
-    if not problems:
-        return 0
-    line = " ".join("; ".join(problems).split())  # one line, whatever an error message holds
-    print(f"chicrime: unhealthy: {line}", file=sys.stderr)
-    return 1
+    return "\n".join(lines)
 
 
 def _wall(moment: dt.datetime | None) -> str | None:
     return None if moment is None else moment.isoformat(timespec="seconds")
-
-
-def _hours_since(utc: str | None) -> float | None:
-    if utc is None:
-        return None
-    then = dt.datetime.fromisoformat(utc.replace("Z", "+00:00"))
-    return round((dt.datetime.now(dt.UTC) - then).total_seconds() / 3600, 1)

@@ -27,6 +27,7 @@ from chicrime.ingest.pipeline import ingest_once
 from chicrime.ingest.schema import TIMEZONE
 from chicrime.ingest.state import utc_text
 from chicrime.progress import LogProgress, Progress
+from chicrime.redaction import Redactor
 from chicrime.settings import Settings
 
 __all__ = ["Schedule", "StopRequested", "SystemdNotifier", "next_daily_run", "run_daemon"]
@@ -202,6 +203,7 @@ class _Daemon:
         self.watchdog = _Watchdog(
             notifier, stall_seconds=settings.http_timeout + settings.retry_max_seconds + 60
         )
+        self.redact = Redactor(settings.secrets)
         self.stop_signal: str | None = None
         # True while a stop may still abort the current run: until its lake swap begins to count.
         self.abortable = False
@@ -266,13 +268,17 @@ class _Daemon:
             return "last run skipped (another run in progress)"
         except ChicrimeError as exc:
             log.error("scheduled run failed; the next one still happens", extra={"error": str(exc)})
-            return f"last run failed: {_one_line(exc)}"
+            return f"last run failed: {self._describe(exc)}"
         except Exception as exc:
             log.exception("scheduled run failed unexpectedly; the next one still happens")
-            return f"last run failed: {_one_line(exc)}"
+            return f"last run failed: {self._describe(exc)}"
         finally:
             self.abortable = False
         return f"last run #{result.run_id} succeeded"
+
+    def _describe(self, exc: BaseException) -> str:
+        # One line: a newline would split an sd_notify STATUS= assignment in two.
+        return self.redact.line(str(exc)) or type(exc).__name__
 
     def _checkpoint(self) -> None:
         self.watchdog.beat()
@@ -303,8 +309,3 @@ def run_daemon(
     a stop during a run aborts it before the lake swap or lets it finish its commit.
     """
     return _Daemon(settings, schedule, notifier or SystemdNotifier(), clock).run()
-
-
-def _one_line(exc: BaseException) -> str:
-    # A newline would split an sd_notify STATUS= assignment in two.
-    return " ".join(str(exc).split()) or type(exc).__name__

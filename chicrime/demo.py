@@ -29,7 +29,7 @@ from chicrime import demo_profile as profile
 from chicrime.errors import ChicrimeError
 from chicrime.ingest.lake import Lake
 from chicrime.ingest.lock import run_lock
-from chicrime.ingest.pipeline import recover, utc_now
+from chicrime.ingest.pipeline import open_state, recover, utc_now
 from chicrime.ingest.schema import LAKE_SCHEMA, TIMEZONE
 from chicrime.ingest.staging import Staging
 from chicrime.ingest.state import RunTotals, StateStore, wall_text
@@ -121,7 +121,7 @@ def write_demo_lake(
     today = clock().astimezone(ZoneInfo(TIMEZONE)).date()
     _check_arguments(start, end, seed, today)
     with run_lock(settings.state_dir / "ingest.lock"):
-        state = StateStore(settings.state_db)
+        state = open_state(settings)
         try:
             return _DemoRun(settings, state, clock, progress).execute(start, end, seed)
         finally:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 __all__ = [
     "ChicrimeError",
     "ConfigError",
+    "DamagedLakeError",
     "DataDirConflictError",
+    "IncompletePullError",
     "LakeError",
+    "MassDeletionError",
     "RunInProgressError",
     "SocrataError",
     "SocrataRequestError",
     "SocrataUnavailableError",
     "StateError",
+    "WriteError",
 ]
 
 
@@ -49,8 +56,42 @@ class SocrataUnavailableError(SocrataError):
     """The API kept failing (throttling, 5xx, network) until the retry budget ran out."""
 
 
+class IncompletePullError(SocrataError):
+    """Upstream sent fewer rows than it counted for the same query, beyond what churn explains."""
+
+
+class MassDeletionError(ChicrimeError):
+    """A run would delete an implausible share of its window; it deleted nothing."""
+
+
 class LakeError(ChicrimeError):
     """The Parquet lake on disk is not in a state chicrime can safely change."""
+
+
+class DamagedLakeError(LakeError):
+    """A file of the current lake version cannot be read; `chicrime verify --repair` mends it."""
+
+
+class WriteError(ChicrimeError):
+    """A file could not be written (disk full, read-only file system, permissions)."""
+
+    @classmethod
+    def at(cls, path: Path, exc: BaseException) -> WriteError:
+        """The error for a failed write of `path`, with what to do about its cause."""
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        code = getattr(exc, "errno", None)
+        if code == errno.ENOSPC or "os error 28" in reason or "No space left" in reason:
+            advice = f"The disk is full: free space on the file system holding {path.parent}."
+        elif code == errno.EROFS or "os error 30" in reason or "Read-only file" in reason:
+            advice = f"{path.parent} is on a read-only file system: make it writable."
+        elif code in (errno.EACCES, errno.EPERM):
+            advice = f"Check the owner and permissions of {path.parent}."
+        else:
+            advice = "Check DATA_DIR's file system."
+        return cls(
+            f"cannot write {path}: {reason}. {advice} The lake and state were left as the last "
+            "successful run committed them; the next run after the fix repairs the rest."
+        )
 
 
 class StateError(ChicrimeError):

@@ -1,8 +1,10 @@
 """One log format for every command: a line per event, `key=value` fields, or JSON lines.
 
 Fields are passed as `extra={...}`; both formats render them, so a message reads the same in a
-terminal, in cron's log file and in journald. Secrets never reach a log call: the app token lives
-only in an HTTP header, and httpx's own request logging is silenced.
+terminal, in cron's log file and in journald. An event is one line whatever its message holds
+(only an unexpected exception's traceback follows it), and every configured secret is masked in
+the finished line, so an app token an upstream echoes back never reaches a log. httpx's own
+request logging is silenced.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import datetime as dt
 import json
 import logging
 import sys
+
+from chicrime.redaction import Redactor, one_line
 
 __all__ = ["configure_logging"]
 
@@ -27,11 +31,22 @@ def _timestamp(record: logging.LogRecord) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+class RedactingFormatter(logging.Formatter):
+    """Formats with `inner`, then masks every secret `redact` knows in the finished line."""
+
+    def __init__(self, inner: logging.Formatter, redact: Redactor) -> None:
+        super().__init__()
+        self.inner, self.redact = inner, redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(self.inner.format(record))
+
+
 class TextFormatter(logging.Formatter):
     """`2026-11-27T03:15:02Z INFO chicrime.ingest run finished run_id=7 rows_written=1200`."""
 
     def format(self, record: logging.LogRecord) -> str:
-        parts = [_timestamp(record), record.levelname, record.name, record.getMessage()]
+        parts = [_timestamp(record), record.levelname, record.name, one_line(record.getMessage())]
         parts += [f"{k}={_text_value(v)}" for k, v in _fields(record).items()]
         line = " ".join(parts)
         if record.exc_info:
@@ -61,10 +76,16 @@ def _text_value(value: object) -> str:
     return json.dumps(text) if needs_quotes else text
 
 
-def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
-    """Send chicrime's logs to stderr in the chosen format, replacing earlier configuration."""
+def configure_logging(
+    level: str = "INFO", fmt: str = "text", redact: Redactor | None = None
+) -> None:
+    """Send chicrime's logs to stderr in the chosen format, replacing earlier configuration.
+
+    `redact` masks secrets in every finished line.
+    """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    inner = JsonFormatter() if fmt == "json" else TextFormatter()
+    handler.setFormatter(RedactingFormatter(inner, redact or Redactor()))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -62,6 +62,9 @@ class Settings:
     retry_max_seconds: float = 600.0
     daemon_at: dt.time = dt.time(3, 15)
     status_max_age_hours: float = 36.0
+    status_min_free_mb: float = 200.0
+    max_delete_percent: float = 5.0
+    sqlite_timeout: float = 30.0
 
     @property
     def lake_dir(self) -> Path:
@@ -82,6 +85,11 @@ class Settings:
     @property
     def quarantine_dir(self) -> Path:
         return self.data_dir / "quarantine"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in output, logs or stored errors."""
+        return (self.soda_app_token,) if self.soda_app_token else ()
 
     def first_window_start(self, today: dt.date) -> dt.date:
         """Where the first run starts when no state exists: `START_DATE`, else a year ago."""
@@ -177,6 +185,24 @@ def load_settings(
             _float_in(1, 8760),
             "hours from 1 to 8760",
             defaults.status_max_age_hours,
+        ),
+        status_min_free_mb=get(
+            "STATUS_MIN_FREE_MB",
+            _float_in(0, 10_000_000),
+            "megabytes from 0 to 10000000",
+            defaults.status_min_free_mb,
+        ),
+        max_delete_percent=get(
+            "MAX_DELETE_PERCENT",
+            _float_in(0, 100),
+            "a percentage from 0 to 100",
+            defaults.max_delete_percent,
+        ),
+        sqlite_timeout=get(
+            "SQLITE_TIMEOUT",
+            _float_in(0.1, 3600),
+            "seconds from 0.1 to 3600",
+            defaults.sqlite_timeout,
         ),
     )
 

@@ -18,6 +18,7 @@ Typical use::
 from __future__ import annotations
 
 import collections
+import dataclasses
 import http
 import http.server
 import itertools
@@ -322,6 +323,7 @@ class SocrataDataset:
         self._cache_used = 0
         self._cache_full = False
         self._state = _Snapshot(self._indexed(_prepare(_frame_from_rows(rows))), 0)
+        self._raw_values: dict[int, dict[str, object]] = {}
 
     @classmethod
     def from_frame(
@@ -362,6 +364,38 @@ class SocrataDataset:
             base = self._state.frame.drop(_POS)
             kept = base.filter(~pl.col(_TYPED_ID).is_in(new[_TYPED_ID].implode()))
             self._install(self._indexed(kept.merge_sorted(new, _TYPED_ID)))
+
+    def set_raw_value(self, row_id: int, column: str, value: object) -> None:
+        """Serve ``value`` (any JSON value: an object, an array, a bare number...) as ``column``
+        of row ``row_id``, verbatim, as a misbehaving upstream would; ``None`` stops it.
+
+        Only what is served changes: filters and ordering still see the stored row.
+        """
+        if column not in API_COLUMNS:
+            raise ValueError(f"unknown column {column!r}")
+        with self._lock:
+            overrides = self._raw_values.setdefault(row_id, {})
+            if value is None:
+                overrides.pop(column, None)
+            else:
+                overrides[column] = value
+
+    def _with_raw_values(
+        self, snapshot: _Snapshot, positions: pl.Series, encoded: pl.Series
+    ) -> pl.Series:
+        """``encoded`` rows with the raw values set by ``set_raw_value`` substituted."""
+        with self._lock:
+            raw = {row_id: dict(values) for row_id, values in self._raw_values.items() if values}
+        if not raw:
+            return encoded
+        ids = snapshot.frame.get_column(_TYPED_ID).gather(positions).to_list()
+        fragments = encoded.to_list()
+        for index, row_id in enumerate(ids):
+            if row_id in raw:
+                row = json.loads(fragments[index])
+                row.update(raw[row_id])
+                fragments[index] = json.dumps(row, separators=(",", ":"))
+        return pl.Series("json", fragments, dtype=pl.String)
 
     def delete(self, ids: Iterable[int]) -> None:
         """Remove the rows with these numeric ids; unknown ids are ignored."""
@@ -710,12 +744,14 @@ def _execute(
             maintain_order=True,
         )
     positions = rows.slice(query.offset, query.limit).select(_POS).collect().to_series()
-    encoded = dataset._fragments(snapshot, query.fields, positions)
+    encoded = dataset._with_raw_values(
+        snapshot, positions, dataset._fragments(snapshot, query.fields, positions)
+    )
     body = b"[" + encoded.str.join(",").item().encode() + b"]"
     return body, list(query.fields), [_ALL_COLUMNS[name] for name in query.fields]
 
 
-FaultKind = Literal["status", "drop", "truncate", "slow"]
+FaultKind = Literal["status", "drop", "truncate", "slow", "echo_token"]
 
 
 @dataclass(frozen=True)
@@ -755,6 +791,12 @@ class Fault:
     def slow(cls, seconds: float) -> Fault:
         """Sleep ``seconds`` and then answer normally."""
         return cls("slow", seconds=seconds)
+
+    @classmethod
+    def echo_token(cls, code: int = 403) -> Fault:
+        """Answer HTTP ``code`` with an error message quoting the request's ``X-App-Token``,
+        as some gateways do."""
+        return cls("echo_token", code=code)
 
 
 def _default_fault_body(code: int) -> object:
@@ -859,20 +901,30 @@ class SocrataServer:
     * ``faults`` - FIFO (``collections.deque``; ``append``/``extend`` are thread-safe) of
       ``Fault`` values, one consumed per ``/resource/...`` request before normal handling;
     * ``requests`` - every request received, as ``RecordedRequest``;
+    * ``max_page_rows`` - the page cap (see ``__init__``), changeable while serving;
     * ``on_request`` - called with the 1-based count of complete 200 ``.json`` responses,
       just before each is sent.  While it is set, ``/resource`` requests are handled one at a
       time, so a request sent after a response was received sees the hook's changes.
     """
 
     def __init__(
-        self, datasets: Mapping[str, SocrataDataset], *, geojson: Mapping[str, bytes] | None = None
+        self,
+        datasets: Mapping[str, SocrataDataset],
+        *,
+        geojson: Mapping[str, bytes] | None = None,
+        max_page_rows: int | None = None,
     ) -> None:
-        """Configure the served datasets; the socket is bound and served on ``__enter__``."""
+        """Configure the served datasets; the socket is bound and served on ``__enter__``.
+
+        ``max_page_rows`` caps every page below the ``$limit`` asked for, as SODA 2.0
+        endpoints (50,000) and some proxies do.
+        """
         self.datasets = dict(datasets)
         self.geojson = dict(geojson or {})
         self.faults: collections.deque[Fault] = collections.deque()
         self.requests: list[RecordedRequest] = []
         self.on_request: Callable[[int], None] | None = None
+        self.max_page_rows = max_page_rows
         self._stats_lock = threading.Lock()
         self._hook_lock = threading.Lock()
         self._time_in_handlers = 0.0
@@ -935,10 +987,10 @@ class SocrataServer:
         if not split.path.startswith("/resource/"):
             response = _Response.of_json(404, _not_found("Not found"))
         elif self.on_request is None:
-            response, truncate = self._answer_resource(split.path, params)
+            response, truncate = self._answer_resource(split.path, params, handler.headers)
         else:
             with self._hook_lock:
-                response, truncate = self._answer_resource(split.path, params)
+                response, truncate = self._answer_resource(split.path, params, handler.headers)
         self.requests.append(
             RecordedRequest(
                 path=split.path,
@@ -963,7 +1015,7 @@ class SocrataServer:
             self._time_in_handlers += seconds
 
     def _answer_resource(
-        self, path: str, params: Mapping[str, str]
+        self, path: str, params: Mapping[str, str], headers: Mapping[str, str]
     ) -> tuple[_Response | None, bool]:
         """The answer to a ``/resource/...`` request after consuming one fault.
 
@@ -981,6 +1033,10 @@ class SocrataServer:
             if isinstance(body, bytes):
                 return _Response(fault.code, body, headers), False
             return _Response.of_json(fault.code, body, headers), False
+        if fault is not None and fault.kind == "echo_token":
+            token = headers.get("X-App-Token", "")
+            body = {"code": "forbidden", "error": True, "message": f"Invalid app token {token}"}
+            return _Response.of_json(fault.code, body), False
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.seconds)
         truncate = fault is not None and fault.kind == "truncate"
@@ -1011,6 +1067,8 @@ class SocrataServer:
             query = _parse_query(params)
         except SoqlError as error:
             return _Response.of_json(400, error.body())
+        if self.max_page_rows is not None and query.limit > self.max_page_rows:
+            query = dataclasses.replace(query, limit=self.max_page_rows)
         body, fields, types = _execute(dataset, query, next(self._shuffle_seeds))
         headers = {"X-SODA2-Fields": json.dumps(fields), "X-SODA2-Types": json.dumps(types)}
         return _Response(200, body, headers)

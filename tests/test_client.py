@@ -15,8 +15,11 @@ from chicrime.ingest.client import (
     _retry_wait,
     _TransientResponse,
     and_where,
+    parse_count,
+    parse_page,
     quote_literal,
 )
+from chicrime.ingest.schema import STRUCTURE
 from tests.conftest import api_row
 from tests.socrata_server import Fault, SocrataDataset, SocrataServer
 
@@ -32,20 +35,21 @@ def test_count_parses_the_string_count() -> None:
         assert client.count("date >= '2024-01-01T00:00:00'") == 314245
 
 
-def test_pages_follow_the_keyset_and_stop_on_a_short_page() -> None:
-    """Each page continues after the previous page's largest id; a short page ends the pull."""
+def test_pages_follow_the_keyset_and_stop_on_an_empty_page() -> None:
+    """Each page continues after the previous page's largest id; only an empty page ends the
+    pull (a short one may be a server's cap)."""
     seen: list[str | None] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.url.params.get("$where"))
-        pages = {None: ["1", "2"], "(id > 2)": ["5", "9"], "(id > 9)": ["11"]}
+        pages = {None: ["1", "2"], "(id > 2)": ["5", "9"], "(id > 9)": ["11"], "(id > 11)": []}
         ids = pages[request.url.params.get("$where")]
         return httpx.Response(200, json=[{"id": i, "date": "2024-01-01T00:00:00.000"} for i in ids])
 
     with client_for(httpx.MockTransport(handler)) as client:
         pages = list(client.fetch_pages(None, page_limit=2, fields=("id", "date")))
     assert [p.get_column("id").to_list() for p in pages] == [["1", "2"], ["5", "9"], ["11"]]
-    assert seen == [None, "(id > 2)", "(id > 9)"]
+    assert seen == [None, "(id > 2)", "(id > 9)", "(id > 11)"]
 
 
 def test_full_page_without_a_larger_id_stops_with_an_error() -> None:
@@ -57,12 +61,11 @@ def test_full_page_without_a_larger_id_stops_with_an_error() -> None:
 
 def test_missing_keys_become_nulls_and_booleans_strings() -> None:
     """Socrata omits null keys; pages always carry every requested column."""
-    transport = httpx.MockTransport(
-        lambda request: httpx.Response(200, json=[{"id": "1", "arrest": True}])
-    )
+    bodies = [[{"id": "1", "arrest": True}], []]
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=bodies.pop(0)))
     with client_for(transport) as client:
         (page,) = client.fetch_pages(None, page_limit=5, fields=("id", "arrest", "beat"))
-    assert page.to_dicts() == [{"id": "1", "arrest": "true", "beat": None}]
+    assert page.drop(STRUCTURE).to_dicts() == [{"id": "1", "arrest": "true", "beat": None}]
 
 
 def test_client_error_is_not_retried_and_quotes_the_api() -> None:
@@ -94,7 +97,7 @@ def test_non_json_error_body_is_quoted_as_text() -> None:
 
 def test_truncated_json_is_retried() -> None:
     """A body that is not complete JSON counts as transient, like a dropped connection."""
-    bodies = [b'[{"id": "1"', b'[{"id": "1"}]']
+    bodies = [b'[{"id": "1"', b'[{"id": "1"}]', b"[]"]
     transport = httpx.MockTransport(lambda request: httpx.Response(200, content=bodies.pop(0)))
     with client_for(transport) as client:
         (page,) = client.fetch_pages(None, page_limit=5, fields=("id",))
@@ -142,3 +145,85 @@ def test_retry_after_is_honoured_against_a_real_server() -> None:
         stamina.instrumentation.set_on_retry_hooks(None)
     assert waits == [1.0]
     assert elapsed >= 1.0
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [(b"{}", "an object"), (b"null", "null"), (b"12", "a number"), (b'"x"', "a text")],
+)
+def test_a_page_that_is_not_an_array_is_a_protocol_error(body: bytes, kind: str) -> None:
+    """Reading `{}` as one all-null record would make the window look empty: it is refused."""
+    with pytest.raises(_TransientResponse) as raised:
+        parse_page(body, ("id", "date"))
+    assert str(raised.value) == (
+        f"the page is {kind} ({body.decode()}), not a JSON array of records"
+    )
+
+
+def test_misshapen_values_are_named_per_record_and_the_rest_kept() -> None:
+    """Objects, arrays and non-object elements mark their record; numbers become their text."""
+    body = (
+        b'[{"id": "1", "block": {"a": 1}}, {"id": 2, "block": "X", "latitude": 41.5},'
+        b' 7, {"id": "3", "block": ["a"]}]'
+    )
+    page = parse_page(body, ("id", "block", "latitude"))
+    assert page.to_dicts() == [
+        {
+            "id": "1",
+            "block": '{"a": 1}',
+            "latitude": None,
+            STRUCTURE: "block: an object where a single value belongs",
+        },
+        {"id": "2", "block": "X", "latitude": "41.5", STRUCTURE: None},
+        {
+            "id": None,
+            "block": None,
+            "latitude": None,
+            STRUCTURE: "record: a number (7), not an object",
+        },
+        {
+            "id": "3",
+            "block": '["a"]',
+            "latitude": None,
+            STRUCTURE: "block: an array where a single value belongs",
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [(b'[{"count": "314245"}]', 314245), (b'[{"count": 12}]', 12), (b'[{"n": " 7 "}]', 7)],
+)
+def test_count_replies_are_read_as_whole_numbers(body: bytes, expected: int) -> None:
+    """The count may be text or a number, under any alias."""
+    assert parse_count(body) == expected
+
+
+@pytest.mark.parametrize(
+    "body", [b'[{"count": "many"}]', b'[{"count": -1}]', b"[]", b'{"count": "3"}', b'[{"c": 1.5}]']
+)
+def test_count_replies_without_a_whole_number_are_protocol_errors(body: bytes) -> None:
+    """A count that is not a whole number is retried like a truncated body, never a traceback."""
+    with pytest.raises(_TransientResponse, match="holds no whole number"):
+        parse_count(body)
+
+
+def test_rows_with_unreadable_ids_are_skipped_by_offset_not_fetched_forever() -> None:
+    """After a page ending in ids that cannot be read, the next page skips them by `$offset`."""
+    seen: list[tuple[str | None, str | None]] = []
+    served = {
+        (None, None): [{"id": "1"}, {"id": "x"}],
+        ("(id > 1)", "1"): [{"id": "y"}],
+        ("(id > 1)", "2"): [{"id": "5"}],
+        ("(id > 5)", None): [],
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        key = (request.url.params.get("$where"), request.url.params.get("$offset"))
+        seen.append(key)
+        return httpx.Response(200, json=served[key])
+
+    with client_for(httpx.MockTransport(handler)) as client:
+        pages = list(client.fetch_pages(None, page_limit=2, fields=("id",)))
+    assert [p.get_column("id").to_list() for p in pages] == [["1", "x"], ["y"], ["5"]]
+    assert seen == list(served)

@@ -1,18 +1,22 @@
-"""Property: for any sequence of upstream batches the lake holds the latest copy of each live id."""
+"""Properties: for any sequence of upstream batches the lake holds the latest copy of each live
+id; and under any schedule of protocol faults a run commits that state or nothing."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import sqlite3
 import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chicrime.errors import ChicrimeError
 from chicrime.ingest.pipeline import ingest_once
 from chicrime.settings import Settings
 from tests.conftest import api_row, expected_lake, lake_rows
-from tests.socrata_server import SocrataDataset, SocrataServer
+from tests.socrata_server import Fault, SocrataDataset, SocrataServer
 
 IDS = st.integers(min_value=1, max_value=40)
 DATES = st.datetimes(min_value=dt.datetime(2023, 1, 1), max_value=dt.datetime(2024, 6, 30))
@@ -22,6 +26,22 @@ EDITS = st.one_of(
     st.tuples(st.just("delete"), IDS, st.none(), st.none()),
 )
 BATCHES = st.lists(st.lists(EDITS, max_size=12), min_size=1, max_size=4)
+Edit = tuple[str, int, dt.datetime | None, str | None]
+
+
+def apply_edits(
+    dataset: SocrataDataset, live: dict[int, dict[str, object]], batch: list[Edit], updated: str
+) -> None:
+    """Apply one batch of edits upstream and to `live`, the expected live rows."""
+    for action, row_id, date, kind in batch:
+        if action == "delete":
+            live.pop(row_id, None)
+            dataset.delete([row_id])
+        else:
+            assert date is not None
+            row = api_row(row_id, date.isoformat(timespec="seconds"), updated, primary_type=kind)
+            live[row_id] = row
+            dataset.upsert([row])
 
 
 @settings(
@@ -31,7 +51,7 @@ BATCHES = st.lists(st.lists(EDITS, max_size=12), min_size=1, max_size=4)
 )
 @given(batches=BATCHES, page_limit=st.integers(min_value=1, max_value=7))
 def test_lake_equals_latest_version_of_each_live_id(
-    batches: list[list[tuple[str, int, dt.datetime | None, str | None]]], page_limit: int
+    batches: list[list[Edit]], page_limit: int
 ) -> None:
     """Inserts, updates, deletes and date moves in any order end as upstream's live rows."""
     dataset = SocrataDataset([])
@@ -47,17 +67,88 @@ def test_lake_equals_latest_version_of_each_live_id(
             page_limit=page_limit,
         )
         for number, batch in enumerate(batches):
-            updated = f"2024-07-{number + 1:02d}T00:00:00.000"
-            for action, row_id, date, kind in batch:
-                if action == "delete":
-                    live.pop(row_id, None)
-                    dataset.delete([row_id])
-                else:
-                    assert date is not None
-                    row = api_row(
-                        row_id, date.isoformat(timespec="seconds"), updated, primary_type=kind
-                    )
-                    live[row_id] = row
-                    dataset.upsert([row])
+            apply_edits(dataset, live, batch, f"2024-07-{number + 1:02d}T00:00:00.000")
             ingest_once(config, clock=lambda: dt.datetime(2024, 7, 20, tzinfo=dt.UTC))
             assert lake_rows(Path(tmp)) == expected_lake(list(live.values()))
+
+
+# Misbehaviours a run must survive, each consumed by one request: retryable statuses, dropped
+# and truncated answers, bodies of the wrong shape, and an empty page where rows were counted.
+FAULTS = st.sampled_from(
+    [
+        Fault.status(503),
+        Fault.status(429, retry_after=0),
+        Fault.status(202),
+        Fault.drop(),
+        Fault.truncate(),
+        Fault.status(200, body=b"{}"),
+        Fault.status(200, body=b"null"),
+        Fault.status(200, body=b"[]"),
+        Fault.status(200, body=b'[{"count": "many"}]'),
+    ]
+)
+# A fault schedule: for each request in order, None (answer normally) or a fault.
+SCHEDULES = st.lists(st.one_of(st.none(), FAULTS), max_size=14)
+
+
+def lake_files(data_dir: Path) -> dict[str, bytes]:
+    root = data_dir / "lake" / "crimes"
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.glob("year=*/*/*"))}
+
+
+def watermark(data_dir: Path) -> tuple[object, ...] | None:
+    with sqlite3.connect(data_dir / "state" / "chicrime.db") as db:
+        return db.execute(
+            "SELECT watermark_max_date, watermark_max_updated_on, last_success_at FROM ingest_state"
+        ).fetchone()
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    batches=st.lists(st.tuples(st.lists(EDITS, max_size=10), SCHEDULES), min_size=1, max_size=3),
+    page_limit=st.integers(min_value=1, max_value=5),
+    page_cap=st.one_of(st.none(), st.integers(min_value=1, max_value=3)),
+)
+def test_a_run_under_faults_commits_the_new_state_or_nothing(
+    batches: list[tuple[list[Edit], list[Fault | None]]],
+    page_limit: int,
+    page_cap: int | None,
+) -> None:
+    """Whatever upstream does between runs and however requests fail, a run leaves either the
+    exact new state or exactly the previous lake and watermark; a clean run then catches up."""
+    dataset = SocrataDataset([])
+    live: dict[int, dict[str, object]] = {}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        SocrataServer({"ijzp-q8t2": dataset}, max_page_rows=page_cap) as server,
+    ):
+        data_dir = Path(tmp)
+        config = Settings(
+            soda_base_url=server.base_url,
+            data_dir=data_dir,
+            start_date=dt.date(2022, 12, 1),
+            backfill_days=1000,
+            page_limit=page_limit,
+            max_delete_percent=100,
+        )
+        run = functools.partial(
+            ingest_once, config, clock=lambda: dt.datetime(2024, 7, 20, tzinfo=dt.UTC)
+        )
+        run()  # an empty first run: state exists from here on
+        for number, (batch, schedule) in enumerate(batches):
+            apply_edits(dataset, live, batch, f"2024-07-{number + 1:02d}T00:00:00.000")
+            before_files, before_state = lake_files(data_dir), watermark(data_dir)
+            server.faults.extend(fault or Fault.slow(0) for fault in schedule)
+            try:
+                run()
+            except ChicrimeError:
+                assert lake_files(data_dir) == before_files
+                assert watermark(data_dir) == before_state
+                server.faults.clear()
+                run()
+            assert lake_rows(data_dir) == expected_lake(list(live.values()))
+            server.faults.clear()

@@ -2,8 +2,8 @@
 
 The boundaries are a separate portal dataset (`igwz-8jzy`, GeoJSON). They are fetched after a
 successful ingestion when the cached copy is missing or older than `MAX_AGE`, written
-atomically, and never bundled. Failing to fetch them never fails a run: the map falls back to
-hexagons.
+atomically, and never bundled. The pipeline treats the fetch as optional: failing it never fails
+a run, and the map falls back to hexagons.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import logging
 import os
 from pathlib import Path
 
-from chicrime.errors import SocrataError
 from chicrime.ingest.client import SocrataClient
 
 __all__ = ["COMMUNITY_AREAS_ID", "MAX_AGE", "community_areas_path", "refresh_community_areas"]
@@ -30,23 +29,24 @@ def community_areas_path(data_dir: Path) -> Path:
 
 
 def refresh_community_areas(client: SocrataClient, data_dir: Path, now: dt.datetime) -> bool:
-    """Fetch the boundaries unless a fresh copy exists; True if a new copy was written."""
+    """Fetch the boundaries unless a fresh copy exists; True if a new copy was written.
+
+    Raises `SocrataError` when the portal cannot serve them and `OSError` when they cannot be
+    written; an earlier copy then stays as it was.
+    """
     path = community_areas_path(data_dir)
     if path.exists():
         written = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
         if now - written < MAX_AGE:
             return False
-    try:
-        document = client.geojson(COMMUNITY_AREAS_ID)
-    except SocrataError as exc:
-        log.warning(
-            "community-area boundaries not fetched; the map will use hexagons",
-            extra={"error": str(exc)},
-        )
-        return False
+    document = client.geojson(COMMUNITY_AREAS_ID)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(document))
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(json.dumps(document))
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
     log.info("community-area boundaries cached", extra={"path": str(path)})
     return True

@@ -1,10 +1,13 @@
 """The Socrata SODA client: counts, keyset-paged row pulls, retries.
 
 Requests go to `{base_url}/resource/{dataset_id}.json`. Pages are ordered by the unique numeric
-`id` and continue with `id > last_id`, so rows inserted, updated or deleted upstream while a pull
-is under way never shift a page boundary (offset paging would skip or repeat rows). Throttling,
-5xx, 202, timeouts, dropped connections and truncated bodies are retried with exponential
-backoff, honouring `Retry-After`; a 4xx fails at once, quoting the API's own message.
+`id` and continue with `id > last_id` until a page comes back empty: a short page proves nothing,
+since servers and proxies may cap a page below the `$limit` asked for. Rows inserted, updated or
+deleted upstream while a pull is under way never shift a page boundary (offset paging would skip
+or repeat rows). Throttling, 5xx, 202, timeouts, dropped connections, truncated bodies and
+answers of the wrong shape (a page that is not a JSON array, a count that is not a number) are
+retried with exponential backoff, honouring `Retry-After`; a 4xx fails at once, quoting the API's
+own message. The app token travels only in a header and is masked in every message.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import stamina
 
 from chicrime import __version__
 from chicrime.errors import SocrataRequestError, SocrataUnavailableError
-from chicrime.ingest.schema import API_FIELDS
+from chicrime.ingest.schema import API_FIELDS, STRUCTURE
+from chicrime.redaction import Redactor
 
 __all__ = ["SocrataClient", "and_where", "quote_literal"]
 
@@ -32,6 +36,7 @@ T = TypeVar("T")
 
 _RETRIED_STATUSES = frozenset({202, 408, 429, 500, 502, 503, 504})
 _MAX_RETRY_AFTER = 300.0
+_SNIPPET = 80  # characters of an unexpected value quoted in a message
 
 
 class _TransientResponse(Exception):
@@ -67,8 +72,98 @@ def _error_message(response: httpx.Response) -> str:
     if not isinstance(body, dict):
         return str(body)[:300]
     code = body.get("errorCode") or body.get("code")
-    message = str(body.get("message") or body)
+    message = str(body.get("message") or body)[:300]
     return f"{message} ({code})" if code else message
+
+
+def _snippet(value: object) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= _SNIPPET else text[: _SNIPPET - 1] + "…"
+
+
+def _kind(value: object) -> str:
+    """How JSON calls `value`'s type, with an article: "an object", "a number"..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a text"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def parse_count(body: bytes) -> int:
+    """The number in a `count(*)` reply (`[{"count": "314245"}]`).
+
+    Raises `_TransientResponse` for any other shape or a value that is not a whole number.
+    """
+    try:
+        rows = json.loads(body)
+    except ValueError as exc:
+        raise _TransientResponse(f"unreadable JSON count reply ({exc})") from exc
+    value: object = None
+    if isinstance(rows, list) and len(rows) == 1 and isinstance(rows[0], dict) and rows[0]:
+        value = next(iter(rows[0].values()))
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and text.isdigit():
+        return int(text)
+    if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
+        return text
+    raise _TransientResponse(f"the count reply {_snippet(rows)} holds no whole number")
+
+
+def parse_page(body: bytes, fields: Sequence[str]) -> pl.DataFrame:
+    """A page of records as string columns `fields`, plus `STRUCTURE` naming misshapen values.
+
+    The body must be a JSON array; anything else (`{}`, `null`, a number) raises
+    `_TransientResponse`, because reading it as records would make the window look empty.
+    Values are kept as the API's text (numbers and booleans as their JSON text). A value that is
+    an object or an array, or an element that is not an object, becomes a row whose
+    `STRUCTURE` says which field is wrong, so normalisation quarantines that row alone.
+    """
+    if body.lstrip()[:1] != b"[":
+        try:
+            document = json.loads(body)
+        except ValueError as exc:
+            raise _TransientResponse(f"unreadable JSON page ({exc})") from exc
+        raise _TransientResponse(
+            f"the page is {_kind(document)} ({_snippet(document)}), not a JSON array of records"
+        )
+    schema = {name: pl.String for name in fields}
+    try:
+        return pl.read_json(io.BytesIO(body), schema=schema).with_columns(
+            pl.lit(None, pl.String).alias(STRUCTURE)
+        )
+    except pl.exceptions.PolarsError:
+        pass  # the fast reader refuses misshapen values: sort them out one record at a time
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise _TransientResponse(f"unreadable JSON page ({exc})") from exc
+    if not isinstance(document, list):
+        raise _TransientResponse(f"the page is {_kind(document)}, not a JSON array of records")
+    records = [_record(element, fields) for element in document]
+    return pl.DataFrame(records, schema={**schema, STRUCTURE: pl.String}, orient="row")
+
+
+def _record(element: object, fields: Sequence[str]) -> list[str | None]:
+    """One array element as text values of `fields` and a trailing structure problem (or None)."""
+    if not isinstance(element, dict):
+        problem = f"record: {_kind(element)} ({_snippet(element)}), not an object"
+        return [*([None] * len(fields)), problem]
+    values: list[str | None] = []
+    problems: list[str] = []
+    for name in fields:
+        value = element.get(name)
+        if value is None or isinstance(value, str):
+            values.append(value)
+            continue
+        if isinstance(value, dict | list):
+            problems.append(f"{name}: {_kind(value)} where a single value belongs")
+        values.append(json.dumps(value))
+    return [*values, "; ".join(problems) or None]
 
 
 def quote_literal(value: str) -> str:
@@ -98,6 +193,7 @@ class SocrataClient:
         headers = {"Accept": "application/json", "User-Agent": f"chicrime/{__version__}"}
         if app_token:
             headers["X-App-Token"] = app_token
+        self._redact = Redactor([app_token])
         self.base_url = base_url
         self.resource_url = f"{base_url}/resource/{dataset_id}.json"
         self._retry_attempts = retry_attempts
@@ -120,66 +216,69 @@ class SocrataClient:
 
     def count(self, where: str) -> int:
         """How many rows match `where` (the API counts); raises like `fetch_pages`."""
-        rows = self._get_json({"$select": "count(*)", "$where": where})
-        if not isinstance(rows, list) or len(rows) != 1 or not isinstance(rows[0], dict):
-            raise SocrataUnavailableError(f"{self.resource_url}: unexpected count reply {rows!r}")
-        return int(next(iter(rows[0].values()), 0))
+        return self._request({"$select": "count(*)", "$where": where}, parse_count)
 
     def fetch_pages(
         self, where: str | None, page_limit: int, fields: Sequence[str] = API_FIELDS
     ) -> Iterator[pl.DataFrame]:
         """Yield every row matching `where` once, as pages of raw string columns in `id` order.
 
-        Paging is keyset on `id`. If retries run out, `SocrataUnavailableError` is raised; a 4xx
-        raises `SocrataRequestError`. Pages yielded before a failure stay valid.
+        Each page has the columns `fields` plus `STRUCTURE` (see `parse_page`). Paging is keyset
+        on `id` and ends with the first empty page. If retries run out,
+        `SocrataUnavailableError` is raised; a 4xx raises `SocrataRequestError`. Pages yielded
+        before a failure stay valid.
         """
         select = ",".join(fields)
         last_id: int | None = None
+        skip = 0  # rows after `last_id` already received whose own id could not be read
         while True:
             keyset = None if last_id is None else f"id > {last_id}"
             params = {"$select": select, "$order": "id", "$limit": str(page_limit)}
             condition = and_where(where, keyset)
             if condition:
                 params["$where"] = condition
-            page = self._get_page(params, fields)
-            if page.height:
-                yield page
-            if page.height < page_limit:
+            if skip:
+                params["$offset"] = str(skip)
+            page = self._request(params, lambda body: parse_page(body, fields))
+            if page.is_empty():
                 return
-            page_max = page.get_column("id").cast(pl.Int64, strict=False).max()
-            if not isinstance(page_max, int) or (last_id is not None and page_max <= last_id):
-                raise SocrataUnavailableError(
-                    f"{self.resource_url}: paging stalled after id {last_id}: the API returned a "
-                    "full page without a larger numeric id"
-                )
-            last_id = page_max
+            last_id, skip = self._next_keyset(page, last_id, skip)
+            yield page
 
-    def _get_page(self, params: dict[str, str], fields: Sequence[str]) -> pl.DataFrame:
-        schema = {name: pl.String for name in fields}
+    def _next_keyset(
+        self, page: pl.DataFrame, last_id: int | None, skip: int
+    ) -> tuple[int | None, int]:
+        """Where the next page starts: after the page's last readable id, skipping the rows
+        after it whose id could not be read (they have been received, and quarantined).
 
-        def parse(body: bytes) -> pl.DataFrame:
-            try:
-                return pl.read_json(io.BytesIO(body), schema=schema)
-            except pl.exceptions.PolarsError as exc:
-                raise _TransientResponse(f"unreadable JSON page ({exc})") from exc
-
-        return self._request(params, parse)
+        Raises `SocrataUnavailableError` when the ids do not ascend: the API ignored the order.
+        """
+        ids = page.get_column("id").cast(pl.Int64, strict=False)
+        readable = ids.drop_nulls()
+        if readable.is_empty():
+            return last_id, skip + page.height
+        newest = readable[-1]
+        if not readable.is_sorted() or (last_id is not None and readable[0] <= last_id):
+            raise SocrataUnavailableError(
+                f"{self.resource_url}: paging stalled after id {last_id}: the API returned ids "
+                "out of order despite $order=id"
+            )
+        trailing = page.height - 1 - int(ids.is_not_null().arg_true()[-1])
+        return int(newest), trailing
 
     def geojson(self, dataset_id: str) -> dict[str, object]:
         """Another dataset of the same portal as GeoJSON (e.g. boundaries); raises like `count`."""
-        document = self._get_json({}, f"{self.base_url}/resource/{dataset_id}.geojson")
-        if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
-            raise SocrataUnavailableError(f"{dataset_id}.geojson is not a FeatureCollection")
-        return document
 
-    def _get_json(self, params: dict[str, str], url: str | None = None) -> object:
-        def parse(body: bytes) -> object:
+        def parse(body: bytes) -> dict[str, object]:
             try:
-                return json.loads(body)
+                document = json.loads(body)
             except ValueError as exc:
                 raise _TransientResponse(f"unreadable JSON ({exc})") from exc
+            if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+                raise _TransientResponse(f"{dataset_id}.geojson is not a FeatureCollection")
+            return document
 
-        return self._request(params, parse, url)
+        return self._request({}, parse, f"{self.base_url}/resource/{dataset_id}.geojson")
 
     def _request(
         self, params: dict[str, str], parse: Callable[[bytes], T], url: str | None = None
@@ -200,15 +299,20 @@ class SocrataClient:
             attempts += 1
             response = self._http.get(target, params=params)
             self._check_status(response)
-            return parse(response.content)
+            try:
+                return parse(response.content)
+            except _TransientResponse as exc:
+                raise _TransientResponse(self._redact.line(str(exc))) from None
 
         try:
             return attempt()
         except (httpx.TransportError, _TransientResponse) as exc:
             raise SocrataUnavailableError(
-                f"{target} kept failing, gave up after {attempts} attempt(s): "
-                f"{exc or type(exc).__name__}. Check that SODA_BASE_URL is reachable; "
-                "set SODA_APP_TOKEN if the API is throttling (HTTP 429)."
+                self._redact.line(
+                    f"{target} kept failing, gave up after {attempts} attempt(s): "
+                    f"{exc or type(exc).__name__}. Check that SODA_BASE_URL is reachable; "
+                    "set SODA_APP_TOKEN if the API is throttling (HTTP 429)."
+                )
             ) from exc
 
     def _check_status(self, response: httpx.Response) -> None:
@@ -218,12 +322,13 @@ class SocrataClient:
             return
         if status in _RETRIED_STATUSES:
             raise _TransientResponse(
-                f"HTTP {status}: {_error_message(response)}", _retry_after(response)
+                self._redact.line(f"HTTP {status}: {_error_message(response)}"),
+                _retry_after(response),
             )
         hint = _HINTS.get(status, "Check SODA_BASE_URL and CHI_CRIME_DATASET_ID.")
         url = response.request.url.copy_with(query=None)
         raise SocrataRequestError(
-            f"{url} answered HTTP {status}: {_error_message(response)}. {hint}"
+            self._redact.line(f"{url} answered HTTP {status}: {_error_message(response)}. {hint}")
         )
 
 

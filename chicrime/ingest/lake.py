@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from chicrime.errors import LakeError
+from chicrime.ingest.faults import reading, writing
 from chicrime.ingest.schema import LAKE_SCHEMA, TIMEZONE
 from chicrime.ingest.staging import SEQ, Partition, Staging, partition_dir
 
@@ -51,6 +52,7 @@ class MergePlan:
     losers: pl.DataFrame  # id, _seq: staged copies beaten by a newer copy (staged or in the lake)
     drops: pl.DataFrame  # id, year, month: lake rows to remove beyond those replaced in place
     partitions: list[Partition]
+    replaced: frozenset[Partition]  # rebuilt from staged rows alone, their current files ignored
     rows_written: int
     rows_new: int  # written ids the lake did not hold
     rows_deleted: int  # lake rows removed because upstream no longer has their id
@@ -116,12 +118,14 @@ class Lake:
             found.setdefault((year, month), []).append(path)
         return found
 
-    def scan(self, partitions: Collection[Partition] | None = None) -> pl.LazyFrame:
-        """All current rows (or those of some partitions) as a lazy frame with the lake schema."""
+    def scan(
+        self, partitions: Collection[Partition] | None = None, exclude: Collection[Partition] = ()
+    ) -> pl.LazyFrame:
+        """All current rows (or those of some partitions, less `exclude`) as a lazy frame."""
         files = [
             f
             for partition, paths in self.partition_files().items()
-            if partitions is None or partition in partitions
+            if (partitions is None or partition in partitions) and partition not in exclude
             for f in paths
         ]
         if not files:
@@ -132,11 +136,12 @@ class Lake:
         """Rows, partitions, files, bytes and newest `date`/`updated_on` of the current version."""
         files = self.partition_files()
         paths = [f for group in files.values() for f in group]
-        stats = (
-            self.scan()
-            .select(pl.len().alias("rows"), pl.col("date").max(), pl.col("updated_on").max())
-            .collect()
-        )
+        with reading(paths):
+            stats = (
+                self.scan()
+                .select(pl.len().alias("rows"), pl.col("date").max(), pl.col("updated_on").max())
+                .collect()
+            )
         return LakeSummary(
             version=self.version(),
             rows=int(stats["rows"][0]),
@@ -150,25 +155,38 @@ class Lake:
     def ids_dated_since(self, start: datetime) -> pl.Series:
         """Ids of current rows with `date >= start` (reads only partitions that can hold them)."""
         first = (start.year, start.month)
-        recent = [p for p in self.partition_files() if p >= first]
-        ids = self.scan(recent).filter(pl.col("date") >= start).select("id").collect()
+        files = self.partition_files()
+        recent = [p for p in files if p >= first]
+        with reading([f for p in recent for f in files[p]]):
+            ids = self.scan(recent).filter(pl.col("date") >= start).select("id").collect()
         return ids.get_column("id")
 
     # -- writing ------------------------------------------------------------------------------
 
     def plan_merge(
-        self, staging: Staging, deleted_ids: Collection[int], bucket_rows: int = _BUCKET_ROWS
+        self,
+        staging: Staging,
+        deleted_ids: Collection[int],
+        bucket_rows: int = _BUCKET_ROWS,
+        replaced: Collection[Partition] = (),
     ) -> MergePlan:
         """Decide, per id, which copy survives: the most recent `updated_on` wins.
 
         Within the run a later page beats an earlier one on a tie; a staged copy beats the lake's
-        on a tie (it is what upstream serves now). Deleted ids lose their lake rows. Ids are
-        planned in hash buckets of about `bucket_rows` staged rows, so memory stays bounded
-        for a full 25-year backfill too.
+        on a tie (it is what upstream serves now). Deleted ids lose their lake rows. The current
+        content of `replaced` partitions (damaged ones under repair) is ignored: they are
+        rebuilt from staged rows alone. Ids are planned in hash buckets of about `bucket_rows`
+        staged rows, so memory stays bounded for a full 25-year backfill too.
         """
         buckets = max(1, -(-staging.rows // bucket_rows))
         deleted = pl.Series("id", list(deleted_ids), pl.Int64)
-        lake_keys = self.scan().select("id", "updated_on", "year", "month")
+        lake_files = [
+            f
+            for part, paths in self.partition_files().items()
+            if part not in replaced
+            for f in paths
+        ]
+        lake_keys = self.scan(exclude=replaced).select("id", "updated_on", "year", "month")
         losers: list[pl.DataFrame] = []
         drops: list[pl.DataFrame] = []
         rows_new = rows_deleted = 0
@@ -180,7 +198,8 @@ class Lake:
             )
             losers.append(staged.join(best, on=["id", SEQ], how="anti").select("id", SEQ))
             wanted = pl.concat([best.get_column("id"), deleted]).implode()
-            held = lake_keys.filter(in_bucket & pl.col("id").is_in(wanted)).collect()
+            with reading(lake_files):
+                held = lake_keys.filter(in_bucket & pl.col("id").is_in(wanted)).collect()
             contested = held.join(
                 best.select(
                     "id",
@@ -207,13 +226,16 @@ class Lake:
             rows_deleted += gone.height
         all_losers = pl.concat(losers)
         all_drops = pl.concat(drops)
-        touched = set(staging.partitions) | {
-            (int(y), int(m)) for y, m in all_drops.select("year", "month").unique().iter_rows()
-        }
+        touched = (
+            set(staging.partitions)
+            | set(replaced)
+            | {(int(y), int(m)) for y, m in all_drops.select("year", "month").unique().iter_rows()}
+        )
         return MergePlan(
             losers=all_losers,
             drops=all_drops,
             partitions=sorted(touched),
+            replaced=frozenset(replaced),
             rows_written=staging.rows - all_losers.height,
             rows_new=rows_new,
             rows_deleted=rows_deleted,
@@ -229,13 +251,19 @@ class Lake:
     ) -> MergeStats:
         """Build the next version from the current one plus `plan`, then swap it in atomically.
 
-        Partitions whose merged content equals the old content keep their files. If anything
-        fails before the swap, the current version is untouched and the partial build is removed.
+        Partitions whose merged content equals the old content keep their files; the plan's
+        `replaced` partitions are always rewritten. If anything fails before the swap, the
+        current version is untouched and the partial build is removed.
         """
-        current = self.partition_files()
+        current = {
+            part: files
+            for part, files in self.partition_files().items()
+            if part not in plan.replaced
+        }
         build_name = f"{_VERSION_PREFIX}{label}-{secrets.token_hex(3)}"
         build = self.root / build_name
-        build.mkdir(parents=True)
+        with writing(build):
+            build.mkdir(parents=True)
         rewritten = 0
         try:
             for partition in plan.partitions:
@@ -248,7 +276,7 @@ class Lake:
                         self._write_partition(merged, build, partition, label)
                 if on_partition is not None:
                     on_partition(partition)
-            touched = set(plan.partitions)
+            touched = set(plan.partitions)  # replaced partitions are among them
             for partition, files in current.items():
                 if partition not in touched:
                     self._link_files(files, build, partition)
@@ -283,7 +311,8 @@ class Lake:
         new = staging.read_partition(partition).join(plan.losers, on=["id", SEQ], how="anti")
         drops = plan.drops.filter((pl.col("year") == year) & (pl.col("month") == month))
         replaced = pl.concat([new.get_column("id"), drops.get_column("id")]).implode()
-        old = pl.read_parquet(old_files) if old_files else pl.DataFrame(schema=LAKE_SCHEMA)
+        with reading(old_files or []):
+            old = pl.read_parquet(old_files) if old_files else pl.DataFrame(schema=LAKE_SCHEMA)
         merged = pl.concat([old.filter(~pl.col("id").is_in(replaced)), new.drop(SEQ)]).sort(
             ["date", "id"]
         )
@@ -294,31 +323,34 @@ class Lake:
     @staticmethod
     def _write_partition(rows: pl.DataFrame, build: Path, partition: Partition, label: str) -> None:
         target = partition_dir(build, partition) / f"part-{label}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        rows.write_parquet(
-            target,
-            compression="zstd",
-            statistics=True,
-            row_group_size=16_384,
-            metadata=PARQUET_METADATA,
-        )
-        with target.open("rb") as handle:
-            os.fsync(handle.fileno())
+        with writing(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            rows.write_parquet(
+                target,
+                compression="zstd",
+                statistics=True,
+                row_group_size=16_384,
+                metadata=PARQUET_METADATA,
+            )
+            with target.open("rb") as handle:
+                os.fsync(handle.fileno())
 
     @staticmethod
     def _link_files(files: list[Path], build: Path, partition: Partition) -> None:
         target = partition_dir(build, partition)
-        target.mkdir(parents=True, exist_ok=True)
-        for path in files:
-            os.link(path, target / path.name)
+        with writing(target):
+            target.mkdir(parents=True, exist_ok=True)
+            for path in files:
+                os.link(path, target / path.name)
 
     def _swap_to(self, build_name: str) -> None:
         """Point `crimes` at `build_name` atomically, then drop versions older than the previous."""
         previous = self.version()
         temporary = self.root / f".crimes-{secrets.token_hex(3)}.tmp"
-        os.symlink(build_name, temporary)
-        os.replace(temporary, self.link)
-        _fsync_dir(self.root)
+        with writing(self.link):
+            os.symlink(build_name, temporary)
+            os.replace(temporary, self.link)
+            _fsync_dir(self.root)
         log.debug("lake version swapped", extra={"version": build_name, "previous": previous})
         self.remove_stale_versions(keep={build_name, previous})
 

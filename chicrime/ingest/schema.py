@@ -16,6 +16,7 @@ import polars as pl
 __all__ = [
     "API_FIELDS",
     "LAKE_SCHEMA",
+    "STRUCTURE",
     "TIMEZONE",
     "Normalised",
     "normalise",
@@ -24,6 +25,9 @@ __all__ = [
 
 TIMEZONE = "America/Chicago"
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.f"
+# A raw page's column naming values of the wrong JSON shape (an object where text belongs...):
+# null when the record is well formed. Set by the client, read by `normalise`.
+STRUCTURE = "__structure"
 
 _TEXT = (
     "case_number",
@@ -101,7 +105,8 @@ def _parse(name: str) -> pl.Expr:
     if name in _BOOLEANS:
         return pl.when(raw == "true").then(True).when(raw == "false").then(False)
     if name in _FLOATS:
-        return raw.cast(pl.Float64, strict=False)
+        number = raw.cast(pl.Float64, strict=False)
+        return pl.when(number.is_finite()).then(number)
     return raw
 
 
@@ -121,11 +126,19 @@ _CHECKED = ("id", *_TIMESTAMPS, *_BOOLEANS, *_FLOATS)
 def normalise(raw: pl.DataFrame) -> Normalised:
     """Type a page of raw API rows; rows with a missing id/date or an unparsable value are rejected.
 
-    Never raises for bad values: every input row ends up in exactly one of the two outputs.
+    A row whose `STRUCTURE` column (if present) names a misshapen value is rejected with that
+    reason alone. Never raises for bad values: every input row ends up in exactly one of the two
+    outputs.
     """
-    reason = pl.concat_str([_problem(c) for c in _CHECKED], separator="; ", ignore_nulls=True)
+    structure = raw.get_column(STRUCTURE) if STRUCTURE in raw.columns else None
+    # A misshapen value is the whole story of its row; otherwise every unparsable value is named.
+    reason = pl.coalesce(
+        STRUCTURE,
+        pl.concat_str([_problem(c) for c in _CHECKED], separator="; ", ignore_nulls=True),
+    )
     frame = (
         raw_frame(raw)
+        .with_columns(pl.lit(None, pl.String).alias(STRUCTURE) if structure is None else structure)
         .with_columns(_blank_as_null(c) for c in _CHECKED)
         .with_columns(_parse(c).alias(f"__parsed_{c}") for c in _CHECKED)
         # concat_str of nothing but nulls is "", not null: a row is good when no column objects.

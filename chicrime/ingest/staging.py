@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
+from chicrime.ingest.faults import writing
 from chicrime.ingest.schema import LAKE_SCHEMA
 
 __all__ = ["SEQ", "Partition", "Staging", "partition_dir", "quarantine_rows"]
@@ -36,7 +37,8 @@ class Staging:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(parents=True)
+        with writing(directory):
+            directory.mkdir(parents=True)
         self._pages = 0
         self.rows = 0
         self._files: dict[Partition, list[Path]] = {}
@@ -59,8 +61,9 @@ class Staging:
         ).items():
             partition = (int(str(year)), int(str(month)))
             target = partition_dir(self.directory, partition) / f"page-{self._pages:06d}.parquet"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            part.write_parquet(target, compression="lz4", statistics=False)
+            with writing(target):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                part.write_parquet(target, compression="lz4", statistics=False)
             self._files.setdefault(partition, []).append(target)
 
     @property
@@ -87,8 +90,9 @@ def quarantine_rows(directory: Path, run_id: int, rejected: pl.DataFrame) -> Pat
     """Append rejected raw rows (with `reason`) to this run's JSON-lines file; None if no rows."""
     if rejected.is_empty():
         return None
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"run-{run_id:06d}.jsonl"
-    with path.open("ab") as handle:
-        rejected.write_ndjson(handle)
+    with writing(path):
+        directory.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") as handle:
+            rejected.write_ndjson(handle)
     return path

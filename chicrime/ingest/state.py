@@ -9,14 +9,18 @@ transaction, so the watermark only moves together with a recorded, committed run
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from chicrime.errors import StateError
+from chicrime.redaction import Redactor
 
 __all__ = ["MIGRATIONS", "IngestState", "RunRecord", "RunTotals", "StateStore"]
 
@@ -128,52 +132,92 @@ class RunRecord:
     error: str | None
 
 
+# Free space below which a "disk I/O error" is taken for a full disk.
+_FULL_BYTES = 1 << 20
 _RUN_COLUMNS = ", ".join(RunRecord.__dataclass_fields__)
 
 
 class StateStore:
-    """The state database at `path`, created and migrated on open."""
+    """The state database at `path`, created and migrated on open (or only read, `readonly`).
 
-    def __init__(self, path: Path) -> None:
+    Every SQLite failure surfaces as `StateError` naming the file and what to do: locked by
+    another process for longer than `timeout` seconds, disk full, read-only, or damaged. Error
+    texts written into `runs.error` pass through `redact` (one line, secrets masked).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        timeout: float = 30.0,
+        redact: Redactor | None = None,
+        readonly: bool = False,
+    ) -> None:
         self.path = path
+        self.timeout = timeout
+        self._redact = redact or Redactor()
+        with self._guarded():
+            if readonly:
+                uri = f"{path.absolute().as_uri()}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        except (OSError, sqlite3.DatabaseError) as exc:
-            raise _unusable(path, exc) from exc
-        try:
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA busy_timeout = 30000")
-            migrate(self._db)
-        except StateError as exc:
+            with self._guarded():
+                self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                if readonly:
+                    check_version(self._db)
+                else:
+                    self._db.execute("PRAGMA journal_mode = WAL")
+                    migrate(self._db)
+        except StateError:
             self._db.close()
-            raise StateError(f"{path}: {exc}") from exc
-        except (OSError, sqlite3.DatabaseError) as exc:
-            self._db.close()
-            raise _unusable(path, exc) from exc
+            raise
 
     def close(self) -> None:
         self._db.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+    def _guarded(self) -> Iterator[None]:
+        """Turn SQLite and file-system failures inside the block into an actionable `StateError`."""
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            yield
+        except StateError as exc:
+            raise StateError(f"{self.path}: {exc}") from exc
+        except (OSError, sqlite3.Error) as exc:
+            raise state_error(self.path, exc, self.timeout) from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._guarded():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._guarded():
+            return list(self._db.execute(sql, params).fetchall())
+
+    def check_writable(self) -> None:
+        """Take and release the write lock; `StateError` if another process holds it too long."""
+        with self._transaction():
+            pass
 
     def ingest_state(self, dataset_id: str) -> IngestState | None:
-        row = self._db.execute(
+        rows = self._query(
             "SELECT dataset_id, watermark_max_date, watermark_max_updated_on, last_run_at,"
             " last_success_at, backfill_days, rows_last_run FROM ingest_state"
             " WHERE dataset_id = ?",
             (dataset_id,),
-        ).fetchone()
-        if row is None:
+        )
+        if not rows:
             return None
+        row = rows[0]
         return IngestState(
             row[0], parse_wall(row[1]), parse_wall(row[2]), row[3], row[4], row[5], row[6]
         )
@@ -260,12 +304,16 @@ class StateStore:
     def finish_failed(
         self, run_id: int, *, finished_at: dt.datetime, error: str, rows_fetched: int | None
     ) -> None:
-        """Mark the run failed with its reason; the watermark is not touched."""
+        """Mark a running run failed with its reason; the watermark is not touched.
+
+        A run already recorded as a success (or failure) is left as it is: whatever fails after
+        a commit cannot undo it.
+        """
         with self._transaction() as db:
             db.execute(
                 "UPDATE runs SET status = 'failed', finished_at = ?, error = ?, rows_fetched = ?"
-                " WHERE run_id = ?",
-                (utc_text(finished_at), error, rows_fetched, run_id),
+                " WHERE run_id = ? AND status = 'running'",
+                (utc_text(finished_at), self._redact.line(error), rows_fetched, run_id),
             )
 
     @contextmanager
@@ -280,7 +328,7 @@ class StateStore:
         try:
             yield
         except BaseException as exc:
-            reason = str(exc) or type(exc).__name__
+            reason = self._redact.line(str(exc)) or type(exc).__name__
             if not isinstance(exc, Exception):
                 reason = f"interrupted ({type(exc).__name__})"
             log.error("run failed", extra={"run_id": run_id, "error": reason})
@@ -288,7 +336,7 @@ class StateStore:
                 self.finish_failed(
                     run_id, finished_at=clock(), error=reason, rows_fetched=rows_fetched()
                 )
-            except sqlite3.Error as state_exc:
+            except StateError as state_exc:
                 log.error(
                     "could not record the failure; the next run will mark it interrupted",
                     extra={"run_id": run_id, "error": str(state_exc)},
@@ -312,28 +360,72 @@ class StateStore:
 
     def last_success_kind(self) -> str | None:
         """The `kind` of the newest successful run ('ingest', 'backfill', 'demo'), or None."""
-        row = self._db.execute(
+        rows = self._query(
             "SELECT kind FROM runs WHERE status = 'success' ORDER BY run_id DESC LIMIT 1"
-        ).fetchone()
-        return None if row is None else str(row[0])
+        )
+        return str(rows[0][0]) if rows else None
 
     def recent_runs(self, limit: int = 20) -> list[RunRecord]:
         """The newest runs first."""
-        rows = self._db.execute(
+        rows = self._query(
             f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY run_id DESC LIMIT ?", (limit,)
-        ).fetchall()
+        )
         return [RunRecord(*row) for row in rows]
 
 
-def _unusable(path: Path, exc: Exception) -> StateError:
+def state_error(path: Path, exc: Exception, timeout: float) -> StateError:
+    """What to tell a user whose state database failed with `exc`."""
+    reason = " ".join(str(exc).split())
+    if "locked" in reason or "busy" in reason:
+        return StateError(
+            f"the state database {path} is locked by another process (waited {timeout:g} s): "
+            "finish or close what holds it (a `sqlite3` shell inside a transaction, say), then "
+            "run again; SQLITE_TIMEOUT sets how long to wait."
+        )
+    if "full" in reason or getattr(exc, "errno", None) == errno.ENOSPC or _no_room(path, reason):
+        return StateError(
+            f"cannot write the state database {path}: the disk is full. Free space on its file "
+            "system, then run again; the next run repairs what this one left."
+        )
+    if "readonly" in reason or getattr(exc, "errno", None) == errno.EROFS:
+        return StateError(
+            f"cannot write the state database {path}: the file or its file system is "
+            "read-only. Make DATA_DIR/state writable for the user running chicrime."
+        )
+    if "not a database" in reason or "malformed" in reason:
+        return StateError(
+            f"the state database {path} is damaged ({reason}): move it aside and run again "
+            "(run history is lost; the lake is kept and the next run re-pulls its window)."
+        )
     return StateError(
-        f"cannot use the state database {path}: {exc}. Check DATA_DIR and its permissions;"
+        f"cannot use the state database {path}: {reason}. Check DATA_DIR and its permissions;"
         " a damaged file can be moved aside (run history is lost, the lake is kept)."
     )
 
 
+def _no_room(path: Path, reason: str) -> bool:
+    """SQLite reports a full disk under WAL as a "disk I/O error" (growing its -shm file)."""
+    if "disk I/O error" not in reason:
+        return False
+    try:
+        return shutil.disk_usage(path.parent).free < _FULL_BYTES
+    except OSError:
+        return False
+
+
 def schema_version(db: sqlite3.Connection) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def check_version(db: sqlite3.Connection) -> int:
+    """The schema version; `StateError` if it is newer than this chicrime understands."""
+    version = schema_version(db)
+    if version > len(MIGRATIONS):
+        raise StateError(
+            f"state database schema version {version} is newer than this chicrime understands "
+            f"({len(MIGRATIONS)}); upgrade chicrime"
+        )
+    return version
 
 
 def migrate(db: sqlite3.Connection) -> int:
@@ -342,12 +434,7 @@ def migrate(db: sqlite3.Connection) -> int:
     Returns the resulting version. A database newer than this chicrime is refused with a clear
     error rather than guessed at.
     """
-    version = schema_version(db)
-    if version > len(MIGRATIONS):
-        raise StateError(
-            f"state database schema version {version} is newer than this chicrime understands "
-            f"({len(MIGRATIONS)}); upgrade chicrime"
-        )
+    version = check_version(db)
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         statements = [s.strip() for s in script.split(";") if s.strip()]
         db.execute("BEGIN IMMEDIATE")

@@ -1,0 +1,64 @@
+"""File failures turned into errors a user can act on: which file, what broke, what to do.
+
+Reading a lake file that is truncated or corrupt raises `DamagedLakeError` naming the file and
+`chicrime verify --repair`; a write that fails (disk full, read-only file system, permissions)
+raises `WriteError` naming the path and its cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from chicrime.errors import DamagedLakeError, WriteError
+
+__all__ = ["damage_error", "file_problem", "reading", "writing"]
+
+
+@contextmanager
+def reading(files: Sequence[Path]) -> Iterator[None]:
+    """Turn a failed read of lake `files` into a `DamagedLakeError` naming the damaged file."""
+    try:
+        yield
+    except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
+        raise damage_error(files, exc) from exc
+
+
+def damage_error(files: Sequence[Path], exc: BaseException) -> DamagedLakeError:
+    """Find which of `files` cannot be read (footer first, then contents) and say what to do."""
+    culprit, reason = None, " ".join(str(exc).split()) or type(exc).__name__
+    for path in files:
+        problem = file_problem(path)
+        if problem is not None:
+            culprit, reason = path, problem
+            break
+    where = f"the lake file {culprit}" if culprit else "a lake file"
+    return DamagedLakeError(
+        f"{where} cannot be read ({reason}). Run `chicrime verify` to list the damage and "
+        "`chicrime verify --repair` to re-fetch the damaged months from upstream (for a demo "
+        "lake, run `chicrime demo` again)."
+    )
+
+
+def file_problem(path: Path) -> str | None:
+    """Why the Parquet file at `path` cannot be read in full, or None when it can."""
+    try:
+        pq.read_metadata(path)
+        pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
+        return " ".join(str(exc).split()) or type(exc).__name__
+    return None
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn a failed write of `path` (disk full, read-only...) into a `WriteError` naming it."""
+    try:
+        yield
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise WriteError.at(path, exc) from exc
