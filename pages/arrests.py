@@ -19,7 +19,7 @@ def layout(**_query: str) -> html.Div:
 
 
 @callback(Output(ids.ARRESTS_KPIS, "children"), Input(ids.FILTERS, "data"))
-def show_kpis(query: dict[str, str] | None) -> object:
+def show_kpis(query: object) -> object:
     filters = selection(query)
     if filters is None:
         raise dash.exceptions.PreventUpdate

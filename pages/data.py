@@ -10,7 +10,8 @@ from dash import Input, Output, callback, dash_table, html
 
 from chicrime.analytics import CSV_ROW_CAP, TABLE_ROW_CAP
 from chicrime.app import ids
-from chicrime.app.context import current, selection
+from chicrime.app.context import NO_MATCH, current, selection
+from chicrime.redaction import Redactor
 
 dash.register_page(__name__, path="/data", name="Data", order=4, title="chicrime · data")
 
@@ -69,7 +70,7 @@ def _table(table_id: str, rows: list[dict[str, object]], page_size: int) -> dash
     Output(ids.DATA_DOWNLOAD, "children"),
     Input(ids.FILTERS, "data"),
 )
-def show_rows(query: dict[str, str] | None) -> tuple[object, object]:
+def show_rows(query: object) -> tuple[object, object]:
     filters = selection(query)
     if filters is None:
         raise dash.exceptions.PreventUpdate
@@ -78,11 +79,7 @@ def show_rows(query: dict[str, str] | None) -> tuple[object, object]:
         {k: (v.isoformat(sep=" ") if hasattr(v, "isoformat") else v) for k, v in row.items()}
         for row in frame.to_dicts()
     ]
-    table = (
-        _table(ids.DATA_TABLE, rows, 15)
-        if rows
-        else dbc.Alert("No incidents match this selection.", color="light")
-    )
+    table = _table(ids.DATA_TABLE, rows, 15) if rows else dbc.Alert(NO_MATCH, color="light")
     download = [
         html.H6("Download"),
         html.P(
@@ -107,7 +104,7 @@ def show_rows(query: dict[str, str] | None) -> tuple[object, object]:
     Output(ids.DATA_RUNS, "children"),
     Input(ids.FILTERS, "data"),
 )
-def show_freshness(_query: dict[str, str] | None) -> tuple[object, object]:
+def show_freshness(_query: object) -> tuple[object, object]:
     analytics = current().analytics
     fresh = analytics.freshness()
     synthetic = " (synthetic demo data)" if fresh.synthetic else ""
@@ -117,6 +114,11 @@ def show_freshness(_query: dict[str, str] | None) -> tuple[object, object]:
         html.Div(f"Newest incident in the lake: {fresh.newest_date or '–'} (Chicago time)"),
         html.Div(f"Incidents in the lake: {fresh.rows:,}"),
     ]
-    runs = [{k: run.get(k) for k in _RUN_COLUMNS} for run in analytics.recent_runs(10)]
+    # Errors are stored masked; masking again covers rows written before chicrime masked them.
+    redact = Redactor(current().settings.secrets)
+    runs = [
+        {k: redact(v) if isinstance(v := run.get(k), str) else v for k in _RUN_COLUMNS}
+        for run in analytics.recent_runs(10)
+    ]
     table = _table(ids.DATA_RUNS, runs, 10) if runs else html.P("No runs recorded yet.")
     return facts, table

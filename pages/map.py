@@ -26,7 +26,7 @@ def layout(**_query: str) -> html.Div:
     Output(ids.MAP_NOTE, "children"),
     Input(ids.FILTERS, "data"),
 )
-def show_map(query: dict[str, str] | None) -> tuple[Figure, str]:
+def show_map(query: object) -> tuple[Figure, str]:
     notes: list[str] = []
 
     def build(filters: Filters) -> Figure | None:

@@ -33,7 +33,7 @@ def layout(**_query: str) -> html.Div:
     Output(ids.KPI_CHANGE, "children"),
     Input(ids.FILTERS, "data"),
 )
-def show_kpis(query: dict[str, str] | None) -> tuple[object, object, object]:
+def show_kpis(query: object) -> tuple[object, object, object]:
     filters = selection(query)
     if filters is None:
         raise dash.exceptions.PreventUpdate

@@ -66,6 +66,8 @@ def test_csv_route_streams_filtered_rows_and_neutralises_formulas(
             api_row(1, "2024-05-01T10:00:00", primary_type="THEFT", block='=HYPERLINK("x")'),
             api_row(2, "2024-05-02T11:00:00", primary_type="BATTERY"),
             api_row(3, "2024-04-02T11:00:00", primary_type="THEFT"),
+            # The lake must reach 31 May: the route clamps dates to the lake's own range.
+            api_row(4, "2024-05-31T11:00:00", primary_type="BATTERY"),
         ],
     )
     response = client.get("/download/incidents.csv?start=2024-05-01&end=2024-05-31&types=THEFT")

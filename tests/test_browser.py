@@ -1,7 +1,10 @@
 """The dashboard in a real headless Chromium (Playwright), served by `chicrime serve`.
 
 The lake is a small synthetic one made by `chicrime demo`; expected numbers are computed from
-its Parquet files with polars, independently of the DuckDB queries the dashboard runs.
+its Parquet files with polars, independently of the DuckDB queries the dashboard runs. The
+server sends its Content-Security-Policy, so every page also proves it needs nothing the policy
+refuses. Waits pass functions, not expression strings: Playwright polls an expression string
+with `eval`, which that policy (rightly) blocks.
 """
 
 from __future__ import annotations
@@ -16,10 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import polars as pl
 import pytest
 
+from chicrime.app.security import security_headers
+from chicrime.settings import Settings
 from tests.conftest import read_lake
+from tests.dash_requests import inline_script_hashes
 from tests.dashboard_server import BROWSER_ARGS, CHICRIME, running_dashboard
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +42,14 @@ if CHROMIUM is None:
         )
     pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, Request, sync_playwright  # noqa: E402
+from playwright.sync_api import (  # noqa: E402
+    Browser,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    sync_playwright,
+)
 
 
 @pytest.fixture(scope="module")
@@ -73,15 +87,26 @@ def browser() -> Iterator[Browser]:
 
 
 class Watched:
-    """A page plus everything it asked for and complained about."""
+    """A page plus everything it asked for and complained about.
+
+    `errors` holds console errors and uncaught exceptions; `violations` every console message
+    about the Content-Security-Policy, whatever its level.
+    """
 
     def __init__(self, page: Page) -> None:
         self.page = page
         self.hosts: set[str] = set()
         self.errors: list[str] = []
+        self.violations: list[str] = []
         page.on("request", self._note_host)
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("console", self._note_message)
         page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def _note_message(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+        if "Content Security Policy" in message.text:
+            self.violations.append(message.text)
 
     def _note_host(self, request: Request) -> None:
         url = urlsplit(request.url)
@@ -103,9 +128,9 @@ def watched(browser: Browser) -> Iterator[Watched]:
 def wait_for_charts(page: Page, count: int) -> None:
     """Wait until `count` Plotly charts are drawn and no callback is pending."""
     page.wait_for_function(
-        f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {count}"
+        "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n", arg=count
     )
-    page.wait_for_function("!document.querySelector('[data-dash-is-loading=\"true\"]')")
+    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')")
 
 
 def kpi(page: Page) -> int:
@@ -127,7 +152,7 @@ def expected_incidents(lake: pl.DataFrame, start: dt.date, end: dt.date, **equal
 def test_every_page_renders_without_console_errors(
     watched: Watched, base_url: str, path: str, charts: int
 ) -> None:
-    """Each route draws its charts, logs no error, and is saved as a screenshot."""
+    """Each route draws its charts, logs no error or CSP violation, and is saved as a screenshot."""
     page = watched.page
     page.goto(base_url + path)
     page.wait_for_selector("#filter-types")
@@ -145,6 +170,64 @@ def test_every_page_renders_without_console_errors(
         folder.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=folder / f"{name}.png", full_page=True)
     assert watched.errors == []
+    assert watched.violations == []
+
+
+def test_the_policy_refuses_an_injected_inline_script(watched: Watched, base_url: str) -> None:
+    """A script the app did not ship does not run, and the watcher reports the violation."""
+    page = watched.page
+    page.goto(base_url + "/data")
+    page.wait_for_selector("#filter-types")
+    page.evaluate(
+        """() => {
+            const script = document.createElement("script");
+            script.textContent = "window.injected = true;";
+            document.body.appendChild(script);
+        }"""
+    )
+    assert page.evaluate("() => window.injected === undefined")
+    assert len(watched.violations) == 1
+    assert watched.violations[0].startswith(
+        "Executing inline script violates the following Content Security Policy directive"
+    )
+
+
+def _response_kind(response: Response) -> str | None:
+    path = urlsplit(response.url).path
+    if path.startswith("/_dash-component-suites/"):
+        return "bundle"
+    if path in ("/", "/_dash-update-component", "/download/incidents.csv"):
+        return path
+    return None
+
+
+def test_every_kind_of_response_carries_the_security_headers(
+    watched: Watched, base_url: str
+) -> None:
+    """The page, a JS bundle, a callback answer and the CSV download carry the exact headers."""
+    page = watched.page
+    seen: dict[str, dict[str, str]] = {}
+
+    def note(response: Response) -> None:
+        kind = _response_kind(response)
+        if kind is not None:
+            seen.setdefault(kind, response.all_headers())
+
+    page.on("response", note)
+    page.goto(f"{base_url}/?start=2024-06-01&end={END}")
+    wait_for_charts(page, 2)
+    seen["/download/incidents.csv"] = dict(
+        httpx.get(f"{base_url}/download/incidents.csv?start=2024-06-29&end={END}").headers
+    )
+    hashes = inline_script_hashes(httpx.get(base_url + "/").text)
+    expected = {
+        name.lower(): value
+        for name, value in security_headers(Settings(map_style="white-bg"), hashes).items()
+    }
+    found = {kind: {name: headers.get(name) for name in expected} for kind, headers in seen.items()}
+    assert found == dict.fromkeys(
+        ["/", "bundle", "/_dash-update-component", "/download/incidents.csv"], expected
+    )
 
 
 def test_default_view_is_the_last_30_days(

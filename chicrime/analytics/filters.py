@@ -1,8 +1,8 @@
 """The dashboard's selection as one typed value, parsed and validated in one place.
 
 A `Filters` comes from the URL query string or the filter panel and goes down to every query.
-Parsing never raises: a value that does not parse (or could be hostile) is dropped and the
-default used instead, so any link opens a working view.
+Parsing never raises: a value that does not parse (or could be hostile, or is not even text) is
+dropped and the default used instead, so any link or crafted request opens a working view.
 """
 
 from __future__ import annotations
@@ -15,34 +15,42 @@ from dataclasses import dataclass, field, replace
 __all__ = ["Filters", "parse_bool"]
 
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9 ()/.,'&-]{0,79}")
+_HOUR = re.compile(r"[0-9]{1,2}")
 
 
-def parse_bool(raw: str | None) -> bool | None:
-    """`"true"`/`"false"` (any case) → bool; anything else → None (no filter)."""
-    return {"true": True, "false": False}.get((raw or "").strip().lower())
+def _text(raw: object) -> str:
+    """`raw` stripped if it is text; "" for anything else (None, numbers, lists, dicts)."""
+    return raw.strip() if isinstance(raw, str) else ""
 
 
-def _date(raw: str | None) -> dt.date | None:
+def parse_bool(raw: object) -> bool | None:
+    """`"true"`/`"false"` (any case) → bool; anything else, text or not → None (no filter)."""
+    return {"true": True, "false": False}.get(_text(raw).lower())
+
+
+def _date(raw: object) -> dt.date | None:
     try:
-        return dt.date.fromisoformat((raw or "").strip())
+        return dt.date.fromisoformat(_text(raw))
     except ValueError:
         return None
 
 
-def _hour(raw: str | None, default: int) -> int:
-    text = (raw or "").strip()
-    return int(text) if text.isdigit() and 0 <= int(text) <= 23 else default
+def _hour(raw: str, default: int) -> int:
+    return int(raw) if _HOUR.fullmatch(raw) and int(raw) <= 23 else default
 
 
-def _codes(raw: str | None) -> tuple[str, ...]:
+def _codes(raw: object) -> tuple[str, ...]:
     """A `|`-separated list of upper-case codes/labels; anything else is dropped."""
-    values = (v.strip() for v in (raw or "").split("|"))
+    values = (v.strip() for v in _text(raw).split("|"))
     return tuple(sorted({v for v in values if _CODE.fullmatch(v)}))
 
 
 @dataclass(frozen=True)
 class Filters:
-    """A selection of incidents. Empty tuples and None mean "no restriction"."""
+    """A selection of incidents. Empty tuples and None mean "no restriction".
+
+    A reversed date range is swapped; a reversed hour range collapses to the single `hour_to`.
+    """
 
     start: dt.date
     end: dt.date  # inclusive
@@ -55,7 +63,9 @@ class Filters:
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            object.__setattr__(self, "start", self.end)
+            start, end = self.end, self.start
+            object.__setattr__(self, "start", start)
+            object.__setattr__(self, "end", end)
         if self.hour_to < self.hour_from:
             object.__setattr__(self, "hour_from", self.hour_to)
 
@@ -98,12 +108,16 @@ class Filters:
 
     @classmethod
     def from_query(
-        cls, params: Mapping[str, str | None], default_range: tuple[dt.date, dt.date]
+        cls, params: Mapping[str, object], default_range: tuple[dt.date, dt.date]
     ) -> Filters:
-        """Parse URL query parameters; unparsable values fall back to defaults, never raise."""
+        """Parse URL query parameters; a value that is not valid text falls back to its default.
+
+        Never raises, whatever the values are (a crafted request can send numbers, lists, dicts).
+        """
         start = _date(params.get("start")) or default_range[0]
         end = _date(params.get("end")) or default_range[1]
-        hours = (params.get("hours") or "").split("-")
+        hours = _text(params.get("hours")).split("-")
+        hour_from, hour_to = (hours[0].strip(), hours[1].strip()) if len(hours) == 2 else ("", "")
         return cls(
             start=start,
             end=end,
@@ -111,8 +125,19 @@ class Filters:
             districts=_codes(params.get("district")),
             arrest=parse_bool(params.get("arrest")),
             domestic=parse_bool(params.get("domestic")),
-            hour_from=_hour(hours[0] if len(hours) == 2 else None, 0),
-            hour_to=_hour(hours[1] if len(hours) == 2 else None, 23),
+            hour_from=_hour(hour_from, 0),
+            hour_to=_hour(hour_to, 23),
+        )
+
+    def within(self, first: dt.date, last: dt.date) -> Filters:
+        """The same selection with both dates moved into `first`..`last` (inclusive).
+
+        A range wholly before `first` (or after `last`) becomes that single day.
+        """
+        return replace(
+            self,
+            start=min(max(self.start, first), last),
+            end=min(max(self.end, first), last),
         )
 
     def with_choices(self, primary_types: Iterable[str], districts: Iterable[str]) -> Filters:

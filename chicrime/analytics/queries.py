@@ -15,6 +15,7 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -25,7 +26,7 @@ from chicrime.analytics.export import CSV_COLUMNS, csv_bytes
 from chicrime.analytics.filters import Filters
 from chicrime.analytics.history import StateHistory
 from chicrime.analytics.scan import LakeFiles, MonthFiles, newest_first, selection, whole_lake
-from chicrime.ingest.schema import LAKE_SCHEMA
+from chicrime.ingest.schema import LAKE_SCHEMA, TIMEZONE
 
 __all__ = [
     "ARREST_RATES_SCHEMA",
@@ -164,13 +165,18 @@ def _empty(schema: pl.Schema) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class Analytics:
     """Read-only analytics over the lake and state under `data_dir`. Safe to share by threads.
 
     Results are memoised in a diskcache under `cache_dir` (default `data_dir/cache/analytics`)
     bounded by `cache_size_bytes`, shared by every process using that directory; `cache=False`
     turns memoisation off. `on_query`, if given, is called with a label before each DuckDB
-    query runs (for tests and timing).
+    query runs (for tests and timing). `clock` returns the current instant (aware, UTC; default
+    the system clock); it decides which incidents count as dated in the future.
     """
 
     def __init__(
@@ -181,8 +187,10 @@ class Analytics:
         cache_size_bytes: int = 256 * 2**20,
         cache: bool = True,
         on_query: Callable[[str], None] | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.data_dir = data_dir
+        self._clock = clock or _utc_now
         self._files = LakeFiles(data_dir / "lake")
         self._connections = Connections(temp_directory=data_dir / "cache" / "duckdb")
         self._cache = (
@@ -210,11 +218,20 @@ class Analytics:
         return stats.first.date(), stats.last.date()
 
     def default_filters(self) -> Filters | None:
-        """The last 30 days available locally (ending at the newest date), or None if no data."""
-        dates = self.date_range()
-        if dates is None:
+        """The 30 days ending at the newest incident dated no later than tomorrow in Chicago.
+
+        Incidents dated further ahead (upstream data-entry errors the lake keeps) do not move
+        the default view; if every incident is dated that far ahead, it ends at the newest one.
+        None when the lake holds no rows.
+        """
+        stats = self._lake_stats()
+        if stats.first is None or stats.last is None:
             return None
-        return Filters(start=dates[1] - dt.timedelta(days=29), end=dates[1])
+        tomorrow = self._clock().astimezone(ZoneInfo(TIMEZONE)).date() + dt.timedelta(days=1)
+        end = stats.last.date()
+        if end > tomorrow:
+            end = self._newest_date_until(stats.first.date(), tomorrow) or end
+        return Filters(start=end - dt.timedelta(days=29), end=end)
 
     def dimensions(self) -> Dimensions:
         """Every primary type and district in the lake (empty tuples when there is no lake)."""
@@ -501,6 +518,23 @@ class Analytics:
             return _LakeStats(int(row["n"]), row["first"], row["last"])
 
         return self._memoised("lake_stats", version, (), compute)
+
+    def _newest_date_until(self, first: dt.date, last: dt.date) -> dt.date | None:
+        """The newest incident date from `first` to `last`, reading months from the newest."""
+        version = self.data_version()
+        window = Filters(start=first, end=last)
+
+        def compute() -> dt.date | None:
+            for group in newest_first(self._months(version, window)):
+                source, params = selection('"date"', group, window)
+                newest = self._run(
+                    "newest_date", version, f'SELECT max("date") AS newest FROM {source}', params
+                ).item()
+                if newest is not None:
+                    return cast(dt.datetime, newest).date()
+            return None
+
+        return self._memoised("newest_date", version, _filters_key(window), compute)
 
     def _selection_counts(self, label: str, version: str | None, f: Filters) -> tuple[int, int]:
         """(incidents, arrests) selected by `f`."""

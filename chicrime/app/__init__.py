@@ -2,11 +2,14 @@
 
 Routes besides Dash's own: `/vendor/bootstrap.min.css` (Bootstrap 5 served from the installed
 `bootstrap-flask` package, so the dashboard needs no CDN) and `/download/incidents.csv` (the
-filtered rows, streamed from DuckDB, capped).
+filtered rows, streamed from DuckDB, capped). Every response carries the headers of
+`chicrime.app.security`; malformed requests are refused by `chicrime.app.guards`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import dash
@@ -15,6 +18,8 @@ from flask import Response, request, send_from_directory, stream_with_context
 
 from chicrime.analytics import CSV_ROW_CAP, Analytics
 from chicrime.app.context import AppContext, current, install, selection
+from chicrime.app.guards import install_request_guards
+from chicrime.app.security import install_security_headers
 from chicrime.settings import Settings
 
 __all__ = ["PAGES_DIR", "create_app"]
@@ -23,9 +28,13 @@ PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 _BOOTSTRAP_CSS = Path(flask_bootstrap.__file__).parent / "static" / "bootstrap5" / "css"
 
 
-def create_app(settings: Settings) -> dash.Dash:
-    """Build the dashboard for the lake under `settings.data_dir` (nothing is read until asked)."""
-    install(AppContext(settings=settings, analytics=Analytics(settings.data_dir)))
+def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = None) -> dash.Dash:
+    """Build the dashboard for the lake under `settings.data_dir` (nothing is read until asked).
+
+    `clock` (aware, UTC; default the system clock) tells the analytics which day it is, for the
+    default view. Raises ValueError for a map style `chicrime.app.security` has no policy for.
+    """
+    install(AppContext(settings=settings, analytics=Analytics(settings.data_dir, clock=clock)))
     app = dash.Dash(
         __name__,
         use_pages=True,
@@ -35,10 +44,13 @@ def create_app(settings: Settings) -> dash.Dash:
         update_title="",
         suppress_callback_exceptions=True,
     )
-    from chicrime.app import shell  # registers the shell's callbacks
+    from chicrime.app import shell
 
+    shell.register_callbacks(app)
     app.layout = shell.shell_layout
     server = app.server
+    install_request_guards(app)
+    install_security_headers(app, settings)
 
     def bootstrap_css() -> Response:
         return send_from_directory(_BOOTSTRAP_CSS, "bootstrap.min.css", max_age=86_400)

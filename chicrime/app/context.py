@@ -16,7 +16,17 @@ from chicrime.app.figures import Figure, message_figure
 from chicrime.app.ids import FILTERS
 from chicrime.settings import Settings
 
-__all__ = ["AppContext", "chart_callback", "current", "install", "render_figure", "selection"]
+__all__ = [
+    "NO_MATCH",
+    "AppContext",
+    "chart_callback",
+    "current",
+    "install",
+    "render_figure",
+    "selection",
+]
+
+NO_MATCH = "No incidents match this selection: widen the filters or press Reset."
 
 
 @dataclass(frozen=True)
@@ -40,25 +50,28 @@ def current() -> AppContext:
     return _context
 
 
-def selection(query: Mapping[str, str | None] | None) -> Filters | None:
-    """The filters a query dict describes, validated against the lake; None when it is empty."""
+def selection(query: object) -> Filters | None:
+    """The filters a query dict describes, validated against the lake; None when it is empty.
+
+    `query` is whatever a request sent: anything but a mapping counts as no query, values that
+    do not parse fall back to the default view, types and districts the lake does not hold are
+    dropped, and both dates are moved into the lake's own date range. Never raises for a value.
+    """
     analytics = current().analytics
     default = analytics.default_filters()
-    if default is None:
+    span = analytics.date_range()
+    if default is None or span is None:
         return None
     dimensions = analytics.dimensions()
-    filters = Filters.from_query(query or {}, (default.start, default.end))
-    return filters.with_choices(dimensions.primary_types, dimensions.districts)
+    params = query if isinstance(query, Mapping) else {}
+    filters = Filters.from_query(params, (default.start, default.end))
+    return filters.with_choices(dimensions.primary_types, dimensions.districts).within(*span)
 
 
-def render_figure(
-    query: Mapping[str, str | None] | None,
-    title: str,
-    build: Callable[[Filters], Figure | None],
-) -> Figure:
+def render_figure(query: object, title: str, build: Callable[[Filters], Figure | None]) -> Figure:
     """Build a chart for the selection, or a chart that says why there is nothing to show.
 
-    `build` returns None when the selection matches no incidents.
+    `build` returns None when the selection matches no incidents; `query` is as `selection` takes.
     """
     filters = selection(query)
     if filters is None:
@@ -67,7 +80,7 @@ def render_figure(
         )
     figure = build(filters)
     if figure is None:
-        return message_figure("No incidents match this selection.", title)
+        return message_figure(NO_MATCH, title)
     return figure
 
 
@@ -75,5 +88,5 @@ def chart_callback(graph_id: str, title: str, build: Callable[[Filters], Figure 
     """Register the callback that redraws graph `graph_id` whenever the selection changes."""
 
     @callback(Output(graph_id, "figure"), Input(FILTERS, "data"))
-    def redraw(query: dict[str, str] | None) -> Figure:
+    def redraw(query: object) -> Figure:
         return render_figure(query, title, build)

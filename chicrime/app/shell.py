@@ -13,13 +13,13 @@ from urllib.parse import parse_qsl, urlencode
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, html
+from dash import ALL, Input, Output, State, dcc, html
 
 from chicrime.analytics import Filters
 from chicrime.app import ids
 from chicrime.app.context import current, selection
 
-__all__ = ["PAGES", "empty_lake_message", "shell_layout"]
+__all__ = ["PAGES", "empty_lake_message", "register_callbacks", "shell_layout"]
 
 PAGES = (
     ("/", "Overview"),
@@ -186,58 +186,87 @@ _PANEL = (
     (ids.DOMESTIC, "value"),
     (ids.HOURS, "value"),
 )
+_NAV_LINKS = {"type": ids.NAV_LINK, "path": ALL}
+_PAGE_PATHS = frozenset(path for path, _label in PAGES)
 
 
-@callback(
-    *(Output(component, prop) for component, prop in _PANEL),
-    Input(ids.URL, "search"),
-    Input(ids.RESET, "n_clicks"),
-)
-def apply_url(search: str | None, _reset: int | None) -> tuple[Any, ...]:
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _choices(value: object) -> str:
+    """A dropdown's value (one text or a list of them) as the query's `|`-joined text."""
+    if isinstance(value, str):
+        return value
+    return "|".join(item for item in _items(value) if isinstance(item, str))
+
+
+def _tri_state(value: object) -> str:
+    text = _text(value)
+    return "" if text == "all" else text
+
+
+def _hour_range(value: object) -> str:
+    """The hour slider's `[from, to]` as the query's `from-to`; "" unless two whole numbers."""
+    if isinstance(value, list) and len(value) == 2:
+        low, high = value
+        if all(isinstance(h, int) and not isinstance(h, bool) for h in (low, high)):
+            return f"{low}-{high}"
+    return ""
+
+
+def _link_paths(links: object) -> list[str]:
+    """The page path of each navbar link id; "/" for an id that names no page."""
+    paths = [link.get("path") if isinstance(link, dict) else None for link in _items(links)]
+    return [path if isinstance(path, str) and path in _PAGE_PATHS else "/" for path in paths]
+
+
+def _items(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def apply_url(search: object, _reset: object) -> tuple[Any, ...]:
     """Set the panel from the URL (page load, link, navigation) or back to defaults on Reset."""
-    if dash.ctx.triggered_id == ids.RESET:
-        search = ""
-    filters = selection(dict(parse_qsl((search or "").lstrip("?"))))
+    text = "" if dash.ctx.triggered_id == ids.RESET else _text(search)
+    filters = selection(dict(parse_qsl(text.lstrip("?"))))
     if filters is None:
         raise dash.exceptions.PreventUpdate
     return _panel_values(filters)
 
 
-@callback(
-    Output(ids.FILTERS, "data"),
-    Output({"type": ids.NAV_LINK, "path": ALL}, "href"),
-    Output(ids.SUMMARY, "children"),
-    *(Input(component, prop) for component, prop in _PANEL),
-    State({"type": ids.NAV_LINK, "path": ALL}, "id"),
-)
 def publish(
-    start: str | None,
-    end: str | None,
-    types: list[str] | None,
-    district: str | None,
-    arrest: str | None,
-    domestic: str | None,
-    hours: list[int] | None,
-    links: list[dict[str, str]],
+    start: object,
+    end: object,
+    types: object,
+    district: object,
+    arrest: object,
+    domestic: object,
+    hours: object,
+    links: object,
 ) -> tuple[dict[str, str], list[str], str]:
-    """Turn the panel into the `filters` query dict, navbar links that keep it, and a summary."""
-    if not start or not end:
+    """Turn the panel into the `filters` query dict, navbar links that keep it, and a summary.
+
+    Values of the wrong type (a crafted request) count as unset; no update until both dates
+    are set.
+    """
+    start_text, end_text = _text(start), _text(end)
+    if not start_text or not end_text:
         raise dash.exceptions.PreventUpdate  # the panel is filled from the URL first
     query = {
-        "start": start[:10],
-        "end": end[:10],
-        "types": "|".join(types or []),
-        "district": district or "",
-        "arrest": "" if arrest == "all" else (arrest or ""),
-        "domestic": "" if domestic == "all" else (domestic or ""),
-        "hours": f"{hours[0]}-{hours[1]}" if hours else "",
+        "start": start_text[:10],
+        "end": end_text[:10],
+        "types": _choices(types),
+        "district": _choices(district),
+        "arrest": _tri_state(arrest),
+        "domestic": _tri_state(domestic),
+        "hours": _hour_range(hours),
     }
     filters = selection(query)
     if filters is None:
         raise dash.exceptions.PreventUpdate
     canonical = filters.to_query()
     search = "?" + urlencode(canonical)
-    hrefs = [link["path"] + search for link in links]
+    hrefs = [path + search for path in _link_paths(links)]
     return canonical, hrefs, _summary(filters)
 
 
@@ -248,18 +277,13 @@ def _summary(filters: Filters) -> str:
     return span + (f" · {extra} more filter{'s' * (extra != 1)}" if extra else "")
 
 
-@callback(
-    Output({"type": ids.NAV_LINK, "path": ALL}, "active"),
-    Input(ids.URL, "pathname"),
-    State({"type": ids.NAV_LINK, "path": ALL}, "id"),
-)
-def mark_active(pathname: str | None, links: list[dict[str, str]]) -> list[bool]:
+def mark_active(pathname: object, links: object) -> list[bool]:
     """Highlight the navbar entry of the current page."""
-    return [link["path"] == (pathname or "/") for link in links]
+    current_path = _text(pathname) or "/"
+    return [path == current_path for path in _link_paths(links)]
 
 
-clientside_callback(
-    """
+_WRITE_URL = """
     function (query) {
         if (!query) { return window.dash_clientside.no_update; }
         const search = "?" + new URLSearchParams(query).toString();
@@ -269,7 +293,32 @@ clientside_callback(
         }
         return search;
     }
-    """,
-    Output(ids.URL_WRITER, "data"),
-    Input(ids.FILTERS, "data"),
-)
+"""
+
+
+def register_callbacks(app: dash.Dash) -> None:
+    """Wire the panel, the `filters` store, the navbar and the address bar on `app`.
+
+    Registered per app (not globally at import), so every app built in a process gets them.
+    """
+    app.callback(
+        *(Output(component, prop) for component, prop in _PANEL),
+        Input(ids.URL, "search"),
+        Input(ids.RESET, "n_clicks"),
+    )(apply_url)
+    app.callback(
+        Output(ids.FILTERS, "data"),
+        Output(_NAV_LINKS, "href"),
+        Output(ids.SUMMARY, "children"),
+        *(Input(component, prop) for component, prop in _PANEL),
+        State(_NAV_LINKS, "id"),
+    )(publish)
+    app.callback(
+        Output(_NAV_LINKS, "active"),
+        Input(ids.URL, "pathname"),
+        State(_NAV_LINKS, "id"),
+    )(mark_active)
+    # Dash leaves `Dash.clientside_callback` unannotated.
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        _WRITE_URL, Output(ids.URL_WRITER, "data"), Input(ids.FILTERS, "data")
+    )

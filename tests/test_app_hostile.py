@@ -1,0 +1,537 @@
+"""The dashboard under hostile or absurd input (Flask test client over a real demo lake).
+
+Crafted callback values and query strings get the nearest valid view, malformed requests a 4xx
+with one line of text, and every response the security headers; nothing answers 500.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import dash
+import polars as pl
+import pytest
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chicrime.app import create_app, ids
+from chicrime.app.guards import MAX_REQUEST_BYTES
+from chicrime.app.shell import PAGES
+from chicrime.demo import write_demo_lake
+from chicrime.settings import Settings
+from tests.conftest import read_lake
+from tests.dash_requests import (
+    CALLBACK_PATH,
+    NAV_LINK_IDS,
+    callback_body,
+    callback_result,
+    inline_script_hashes,
+    output_of,
+    post_callback,
+)
+from tests.test_filters import JSON_VALUES
+
+FIRST, LAST = dt.date(2024, 1, 1), dt.date(2024, 6, 30)  # the demo window
+SERIES = f"{ids.OVERVIEW_SERIES}.figure"
+UNKNOWN_TYPES = [f"NO SUCH TYPE {i}" for i in range(10_000)]
+
+
+def days(first: dt.date, last: dt.date) -> list[str]:
+    return [(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def mondays(first: dt.date, last: dt.date) -> list[str]:
+    monday = first - dt.timedelta(days=first.weekday())
+    return days(monday, last)[::7]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("hostile") / "data"
+    write_demo_lake(Settings(data_dir=directory), start=FIRST, end=LAST, seed=3)
+    dates = read_lake(directory).get_column("date").dt.date()
+    assert (dates.min(), dates.max()) == (FIRST, LAST)  # what every expected range below assumes
+    return directory
+
+
+@pytest.fixture(scope="module")
+def lake(data_dir: Path) -> pl.DataFrame:
+    return read_lake(data_dir)
+
+
+@pytest.fixture(scope="module")
+def app(data_dir: Path) -> dash.Dash:
+    return create_app(Settings(data_dir=data_dir, map_style="white-bg"))
+
+
+@pytest.fixture(scope="module")
+def client(app: dash.Dash) -> Iterator[FlaskClient]:
+    with app.server.test_client() as test_client:
+        yield test_client
+
+
+def publish_body(app: dash.Dash, **panel: object) -> dict[str, Any]:
+    """A `publish` request: the panel's values (defaults: the whole lake, nothing else set)."""
+    values = {
+        "start": FIRST.isoformat(),
+        "end": LAST.isoformat(),
+        "types": None,
+        "district": None,
+        "arrest": "all",
+        "domestic": "all",
+        "hours": [0, 23],
+        **panel,
+    }
+    return callback_body(
+        app, output_of(app, f"{ids.FILTERS}.data"), list(values.values()), [NAV_LINK_IDS]
+    )
+
+
+def published(client: FlaskClient, app: dash.Dash, **panel: object) -> dict[str, Any]:
+    """The `filters` store value `publish` answers for these panel values."""
+    store: dict[str, Any] = callback_result(client, publish_body(app, **panel))[ids.FILTERS]["data"]
+    return store
+
+
+def series(client: FlaskClient, app: dash.Dash, store: object) -> dict[str, Any]:
+    """The overview's incidents-over-time figure for this `filters` store value."""
+    figure: dict[str, Any] = callback_result(client, callback_body(app, SERIES, [store]))[
+        ids.OVERVIEW_SERIES
+    ]["figure"]
+    return figure
+
+
+# -- hostile values in well-formed callback requests ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "store",
+    [
+        None,
+        [1, 2],
+        5,
+        "x",
+        True,
+        {"start": 5, "end": ["a"]},
+        {"start": {"year": 2024}, "end": None},
+        {"start": "2024-02-30", "end": "2024-13-01"},
+        {"types": ["THEFT"], "district": 4, "hours": 7, "arrest": [True]},
+    ],
+    ids=["null", "list", "number", "text", "bool", "wrong types", "dict", "impossible", "lists"],
+)
+def test_crafted_store_values_draw_the_default_view(
+    client: FlaskClient, app: dash.Dash, store: object
+) -> None:
+    """A store that is not a dict of text (or names no real day) shows the last 30 days."""
+    assert series(client, app, store)["data"][0]["x"] == days(LAST - dt.timedelta(days=29), LAST)
+
+
+def test_year_1_to_9999_draws_the_lakes_weeks_only(client: FlaskClient, app: dash.Dash) -> None:
+    """An all-time request is clamped to the lake: one point per ISO week it holds, not 520,000."""
+    figure = series(client, app, {"start": "0001-01-01", "end": "9999-12-31"})
+    assert figure["data"][0]["x"] == mondays(FIRST, LAST)
+    assert len(figure["data"][0]["x"]) == 26
+    assert figure["layout"]["title"]["text"] == "Incidents per week"
+
+
+def test_a_range_from_year_1_starts_at_the_lakes_first_day(
+    client: FlaskClient, app: dash.Dash
+) -> None:
+    """Only the impossible end of a range moves: year 1 to 10 January is 1 to 10 January 2024."""
+    figure = series(client, app, {"start": "0001-01-01", "end": "2024-01-10"})
+    assert figure["data"][0]["x"] == days(FIRST, dt.date(2024, 1, 10))
+
+
+def test_ten_thousand_unknown_types_draw_the_same_figure_as_no_type_filter(
+    client: FlaskClient, app: dash.Dash
+) -> None:
+    """Types the lake does not hold are dropped, however many are sent."""
+    dates = {"start": "2024-05-01", "end": "2024-05-31"}
+    crafted = series(client, app, {**dates, "types": "|".join(UNKNOWN_TYPES)})
+    assert crafted == series(client, app, dates)
+    assert published(client, app, types=UNKNOWN_TYPES) == {
+        "start": FIRST.isoformat(),
+        "end": LAST.isoformat(),
+    }
+
+
+def test_publish_swaps_reversed_dates(client: FlaskClient, app: dash.Dash) -> None:
+    """End before start publishes the same range the right way round, links and summary too."""
+    result = callback_result(client, publish_body(app, start="2024-03-20", end="2024-03-05"))
+    query = "?start=2024-03-05&end=2024-03-20"
+    assert result[ids.FILTERS]["data"] == {"start": "2024-03-05", "end": "2024-03-20"}
+    assert [result[f'{{"path":"{p}","type":"{ids.NAV_LINK}"}}']["href"] for p, _ in PAGES] == [
+        path + query for path, _label in PAGES
+    ]
+    assert result[ids.SUMMARY]["children"] == "05 Mar 2024 – 20 Mar 2024 (16 days)"
+
+
+def test_publish_clamps_year_1_to_9999_to_the_lake(client: FlaskClient, app: dash.Dash) -> None:
+    """Absurd years publish the lake's own first and last day."""
+    assert published(client, app, start="0001-01-01", end="9999-12-31T23:59:59") == {
+        "start": FIRST.isoformat(),
+        "end": LAST.isoformat(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("panel", "extra"),
+    [
+        ({"types": "THEFT"}, {"types": "THEFT"}),
+        ({"types": [5, None, "THEFT", ["ARSON"], {"a": 1}]}, {"types": "THEFT"}),
+        ({"types": {"THEFT": True}}, {}),
+        ({"district": ["004"]}, {"district": "004"}),
+        ({"district": 4}, {}),
+        ({"district": "999"}, {}),
+        ({"hours": ["a", None]}, {}),
+        ({"hours": [5]}, {}),
+        ({"hours": "x"}, {}),
+        ({"hours": [True, False]}, {}),
+        ({"hours": [3.5, 7]}, {}),
+        ({"hours": [3, 30]}, {"hours": "3-23"}),
+        ({"hours": [22, 3]}, {"hours": "3-3"}),
+        ({"arrest": 1, "domestic": ["true"]}, {}),
+        ({"arrest": "true", "domestic": "FALSE"}, {"arrest": "true", "domestic": "false"}),
+    ],
+    ids=repr,
+)
+def test_publish_reads_hostile_panel_values_as_the_nearest_valid_selection(
+    client: FlaskClient, app: dash.Dash, panel: dict[str, object], extra: dict[str, str]
+) -> None:
+    """Wrong types count as unset, unknown values are dropped, a lone text is a one-item list."""
+    whole_lake = {"start": FIRST.isoformat(), "end": LAST.isoformat()}
+    assert published(client, app, **panel) == {**whole_lake, **extra}
+
+
+@pytest.mark.parametrize("start", [None, 5, ["2024-03-01"], {"d": 1}, ""])
+def test_publish_without_a_start_date_changes_nothing(
+    client: FlaskClient, app: dash.Dash, start: object
+) -> None:
+    """Until the panel holds two dates there is nothing to publish: 204, no update."""
+    assert post_callback(client, publish_body(app, start=start)).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("search", "start", "end"),
+    [
+        (5, "2024-06-01", "2024-06-30"),
+        (["?start=2024-03-01"], "2024-06-01", "2024-06-30"),
+        ("?start=0001-01-01&end=9999-12-31&hours=a-b", "2024-01-01", "2024-06-30"),
+        ("?start=2024-03-10&end=2024-03-01&types=%00", "2024-03-01", "2024-03-10"),
+    ],
+)
+def test_the_panel_follows_a_hostile_url_to_the_nearest_valid_view(
+    client: FlaskClient, app: dash.Dash, search: object, start: str, end: str
+) -> None:
+    """A search that is not text means none; absurd or reversed dates are clamped and swapped."""
+    result = callback_result(
+        client, callback_body(app, output_of(app, f"{ids.DATE_RANGE}.start_date"), [search, None])
+    )
+    assert result[ids.DATE_RANGE] == {"start_date": start, "end_date": end}
+    assert result[ids.HOURS]["value"] == [0, 23]
+    assert result[ids.TYPES]["value"] == []
+
+
+def test_navbar_marks_overview_for_a_pathname_that_is_not_text(
+    client: FlaskClient, app: dash.Dash
+) -> None:
+    """A crafted pathname or link id highlights nothing but the overview's link."""
+    crafted_links = [5, {"path": []}, None, {"path": "/trends"}, "x"]
+    body = callback_body(
+        app, f'{{"path":["ALL"],"type":"{ids.NAV_LINK}"}}.active', [[1]], [crafted_links]
+    )
+    result = callback_result(client, body)
+    assert [result[f'{{"path":"{p}","type":"{ids.NAV_LINK}"}}']["active"] for p, _ in PAGES] == [
+        True,
+        True,
+        True,
+        False,
+        True,
+    ]
+
+
+# -- malformed requests -------------------------------------------------------------------------
+
+
+def _with(body: dict[str, Any], **changes: object) -> dict[str, Any]:
+    return {**body, **changes}
+
+
+MALFORMED: list[tuple[str, Callable[[dash.Dash], object], str]] = [
+    ("a list", lambda app: [1, 2], "the body must be a JSON object"),
+    (
+        "inputs as text",
+        lambda app: {"output": SERIES, "inputs": "x"},
+        "outputs: every entry must be an object with property figure",
+    ),
+    (
+        "inputs as text, otherwise whole",
+        lambda app: _with(callback_body(app, SERIES, [{}]), inputs="x"),
+        "inputs must be a list of 1",
+    ),
+    (
+        "no such output",
+        lambda app: _with(callback_body(app, SERIES, [{}]), output="nope.figure"),
+        "output names no server callback",
+    ),
+    (
+        "a clientside output",
+        lambda app: _with(callback_body(app, SERIES, [{}]), output=f"{ids.URL_WRITER}.data"),
+        "output names no server callback",
+    ),
+    (
+        "no changedPropIds",
+        lambda app: {
+            k: v for k, v in callback_body(app, SERIES, [{}]).items() if k != "changedPropIds"
+        },
+        "changedPropIds must list some of the inputs as id.property",
+    ),
+    (
+        "changedPropIds naming no input",
+        lambda app: _with(callback_body(app, SERIES, [{}]), changedPropIds=["{bad.search"]),
+        "changedPropIds must list some of the inputs as id.property",
+    ),
+    (
+        "changedPropIds holding an object",
+        lambda app: _with(callback_body(app, SERIES, [{}]), changedPropIds=[{"a": 1}]),
+        "changedPropIds must list some of the inputs as id.property",
+    ),
+    (
+        "an input for another component",
+        lambda app: _with(
+            callback_body(app, SERIES, [{}]),
+            inputs=[{"id": ids.URL, "property": "data", "value": {}}],
+        ),
+        f"inputs: an entry's id is not {ids.FILTERS}",
+    ),
+    (
+        "an input without its property",
+        lambda app: _with(callback_body(app, SERIES, [{}]), inputs=[{"id": ids.FILTERS}]),
+        "inputs: every entry must be an object with property data",
+    ),
+    (
+        "two inputs for one",
+        lambda app: _with(
+            callback_body(app, SERIES, [{}]),
+            inputs=callback_body(app, SERIES, [{}])["inputs"] * 2,
+        ),
+        "inputs must be a list of 1",
+    ),
+    (
+        "another callback's output",
+        lambda app: _with(
+            callback_body(app, SERIES, [{}]),
+            outputs={"id": ids.OVERVIEW_TYPES, "property": "figure"},
+        ),
+        f"outputs: an entry's id is not {ids.OVERVIEW_SERIES}",
+    ),
+    (
+        "pattern output as one object",
+        lambda app: _with(
+            publish_body(app),
+            outputs=[
+                {"id": ids.FILTERS, "property": "data"},
+                {"id": NAV_LINK_IDS[0], "property": "href"},
+                {"id": ids.SUMMARY, "property": "children"},
+            ],
+        ),
+        'outputs: {"path":["ALL"],"type":"nav-link"} must be a list of components',
+    ),
+    (
+        "state naming other links than the outputs",
+        lambda app: _with(
+            publish_body(app),
+            state=[[{"id": link, "property": "id", "value": link} for link in NAV_LINK_IDS[:2]]],
+        ),
+        'state: the entries for {"path":["ALL"],"type":"nav-link"} disagree',
+    ),
+    (
+        "router pathname as a number",
+        lambda app: callback_body(app, output_of(app, "_pages_content.children"), [5, ""]),
+        "inputs: _pages_location.pathname must be text",
+    ),
+    (
+        "router pathname outside the app",
+        lambda app: callback_body(app, output_of(app, "_pages_content.children"), ["x", ""]),
+        "inputs: _pages_location.pathname must start with /",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("build", "problem"), [case[1:] for case in MALFORMED], ids=[case[0] for case in MALFORMED]
+)
+def test_malformed_callback_requests_get_400_and_one_line(
+    client: FlaskClient, app: dash.Dash, build: Callable[[dash.Dash], object], problem: str
+) -> None:
+    """A request Dash would choke on is refused with 400 and a line naming what to do."""
+    response = post_callback(client, build(app))
+    assert (response.status_code, response.mimetype) == (400, "text/plain")
+    assert response.get_data(as_text=True) == (
+        f"Malformed callback request ({problem}): reload the page.\n"
+    )
+
+
+def test_a_body_that_is_not_json_gets_400(client: FlaskClient) -> None:
+    """Bytes that do not parse as JSON are refused like any other malformed request."""
+    response = client.post(CALLBACK_PATH, data=b"{not json", content_type="application/json")
+    assert (response.status_code, response.get_data(as_text=True)) == (
+        400,
+        "Malformed callback request (the body must be a JSON object): reload the page.\n",
+    )
+
+
+def test_an_oversized_callback_request_gets_413(client: FlaskClient) -> None:
+    """A body over the size limit is refused before anything parses it."""
+    response = client.post(
+        CALLBACK_PATH,
+        data=b"[" + b"1," * MAX_REQUEST_BYTES + b"1]",
+        content_type="application/json",
+    )
+    assert (response.status_code, response.get_data(as_text=True)) == (
+        413,
+        f"Request over {MAX_REQUEST_BYTES:,} bytes: reload the page.\n",
+    )
+
+
+@pytest.mark.parametrize("path", ["dash/nope.js", "dash/../../etc/passwd", "nope/x.js"])
+def test_a_bundle_dash_does_not_serve_gets_404(client: FlaskClient, path: str) -> None:
+    """Unknown script paths are a plain 404, not Dash's 500."""
+    response = client.get(f"/_dash-component-suites/{path}")
+    assert (response.status_code, response.get_data(as_text=True)) == (
+        404,
+        "No such script: reload the page.\n",
+    )
+
+
+# -- the CSV route ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "dates"),
+    [
+        ("start=0001-01-01&end=9999-12-31", "2024-01-01-2024-06-30"),
+        ("start=2024-03-10&end=2024-03-01", "2024-03-01-2024-03-10"),
+        ("start=2024-02-30&end=%00", "2024-06-01-2024-06-30"),
+        ("start=1999-01-01&end=1999-12-31", "2024-01-01-2024-01-01"),
+        (
+            "start=2024-06-29&hours=a-b&arrest=maybe&types=" + "|".join(UNKNOWN_TYPES[:500]),
+            "2024-06-29-2024-06-30",
+        ),
+    ],
+)
+def test_csv_route_answers_hostile_params_with_the_clamped_selection(
+    client: FlaskClient, lake: pl.DataFrame, query: str, dates: str
+) -> None:
+    """200, named after the clamped dates, holding exactly the rows of that range."""
+    response = client.get(f"/download/incidents.csv?{query}", buffered=True)
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="chicago-incidents-{dates}.csv"'
+    )
+    first, last = dt.date.fromisoformat(dates[:10]), dt.date.fromisoformat(dates[11:])
+    expected = lake.filter(pl.col("date").dt.date().is_between(first, last)).height
+    rows = response.get_data(as_text=True).count("\n") - 1
+    assert rows == min(expected, int(response.headers["X-Chicrime-Row-Cap"]))
+    assert response.headers["X-Chicrime-Capped"] == str(expected > rows).lower()
+
+
+# -- security headers ---------------------------------------------------------------------------
+
+
+def test_every_inline_script_of_the_page_is_allowed_by_a_hash(
+    client: FlaskClient, app: dash.Dash
+) -> None:
+    """The policy lists a hash for each inline script Dash renders, and nothing else."""
+    assert inline_script_hashes(client.get("/").get_data(as_text=True)) == app.csp_hashes()
+
+
+def test_every_kind_of_response_carries_the_exact_security_headers(
+    client: FlaskClient, app: dash.Dash
+) -> None:
+    """Pages, bundles, callbacks (answered or refused), CSV, CSS and 404s: the same headers."""
+    expected = {
+        "Content-Security-Policy": (
+            "default-src 'self'; "
+            f"script-src 'self' {' '.join(app.csp_hashes())}; "
+            "style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob:; "
+            "worker-src blob:; "
+            "connect-src 'self'; "
+            "frame-ancestors 'none'; "
+            "base-uri 'self'; "
+            "form-action 'self'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",
+    }
+    page = client.get("/trends?start=x")
+    bundle = re.findall(r'src="(/_dash-component-suites/[^"]+)"', page.get_data(as_text=True))[0]
+    responses = {
+        "page": page,
+        "bundle": client.get(bundle),
+        "callback": post_callback(client, callback_body(app, SERIES, [{}])),
+        "refused callback": post_callback(client, [1, 2]),
+        "csv": client.get("/download/incidents.csv?start=2024-06-30", buffered=True),
+        "css": client.get("/vendor/bootstrap.min.css"),
+        "layout": client.get("/_dash-layout"),
+        "missing bundle": client.get("/_dash-component-suites/dash/nope.js"),
+    }
+    statuses = {name: response.status_code for name, response in responses.items()}
+    assert statuses == {
+        "page": 200,
+        "bundle": 200,
+        "callback": 200,
+        "refused callback": 400,
+        "csv": 200,
+        "css": 200,
+        "layout": 200,
+        "missing bundle": 404,
+    }
+    for name, response in responses.items():
+        assert {header: response.headers.get(header) for header in expected} == expected, name
+
+
+# -- any JSON value at all ------------------------------------------------------------------------
+
+
+# A store value: anything at all, or a dict under the keys the app reads with anything in them.
+STORES = JSON_VALUES | st.dictionaries(
+    st.sampled_from(["start", "end", "types", "district", "arrest", "domestic", "hours"]),
+    JSON_VALUES | st.dates().map(dt.date.isoformat),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    store=STORES,
+    panel=st.lists(JSON_VALUES, min_size=7, max_size=7),
+    damaged=st.sampled_from(["output", "outputs", "inputs", "state", "changedPropIds"]),
+    damage=JSON_VALUES,
+)
+def test_no_json_value_makes_the_app_answer_500(
+    client: FlaskClient,
+    app: dash.Dash,
+    store: object,
+    panel: list[object],
+    damaged: str,
+    damage: object,
+) -> None:
+    """Any JSON as a chart's store or the panel gets 200/204; any JSON in place of a key, 400."""
+    filter_callbacks = [
+        key
+        for key, entry in app.callback_map.items()
+        if "callback" in entry and entry["inputs"] == [{"id": ids.FILTERS, "property": "data"}]
+    ]
+    assert len(filter_callbacks) == 11
+    requests = [callback_body(app, key, [store]) for key in filter_callbacks]
+    publish = publish_body(app)
+    requests.append(callback_body(app, publish["output"], panel, [NAV_LINK_IDS]))
+    assert {post_callback(client, body).status_code for body in requests} <= {200, 204}
+    assert post_callback(client, {**publish, damaged: damage}).status_code in {200, 204, 400}
