@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from chicrime.errors import DamagedLakeError, WriteError
 
@@ -25,12 +23,12 @@ def reading(files: Sequence[Path]) -> Iterator[None]:
     """Turn a failed read of lake `files` into a `DamagedLakeError` naming the damaged file."""
     try:
         yield
-    except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
+    except (pl.exceptions.PolarsError, OSError) as exc:
         raise damage_error(files, exc) from exc
 
 
 def damage_error(files: Sequence[Path], exc: BaseException) -> DamagedLakeError:
-    """Find which of `files` cannot be read (footer first, then contents) and say what to do."""
+    """Find which of `files` cannot be read in full and say what to do about it."""
     culprit, reason = None, " ".join(str(exc).split()) or type(exc).__name__
     for path in files:
         problem = file_problem(path)
@@ -48,9 +46,8 @@ def damage_error(files: Sequence[Path], exc: BaseException) -> DamagedLakeError:
 def file_problem(path: Path) -> str | None:
     """Why the Parquet file at `path` cannot be read in full, or None when it can."""
     try:
-        pq.read_metadata(path)
         pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as exc:
+    except (pl.exceptions.PolarsError, OSError) as exc:
         return " ".join(str(exc).split()) or type(exc).__name__
     return None
 
