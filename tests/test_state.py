@@ -410,6 +410,7 @@ def test_garbage_file_in_place_of_database_raises_state_error(db_path):
     with pytest.raises(StateError) as caught:
         StateStore(db_path)
 
-    assert f"cannot use the state database {db_path}: " in str(caught.value)
+    assert f"the state database {db_path} is damaged" in str(caught.value)
     assert "file is not a database" in str(caught.value)
+    assert "move it aside" in str(caught.value)
     assert db_path.read_bytes() == garbage
