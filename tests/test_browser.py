@@ -321,3 +321,70 @@ def test_map_switches_to_an_aggregate_for_long_ranges(watched: Watched, base_url
     page.goto(f"{base_url}/map?start=2023-07-01&end={END}")
     wait_for_charts(page, 1)
     assert "longer than 90 days" in page.locator("#map-note").inner_text()
+
+
+# Every label Plotly draws around a cartesian plot: tick labels (the heatmap's weekdays too),
+# axis titles, the colorbar's ticks, the chart title.
+CHART_LABELS = "g.xtick text, g.ytick text, text.xtitle, text.ytitle, .colorbar text, text.gtitle"
+LONG_TYPES = (
+    "INTERFERENCE WITH PUBLIC OFFICER|CONCEALED CARRY LICENSE VIOLATION|"
+    "OFFENSE INVOLVING CHILDREN|CRIMINAL SEXUAL ASSAULT|DECEPTIVE PRACTICE"
+)
+
+
+def labels_outside_their_chart(page: Page) -> list[str]:
+    """Each drawn chart label whose bounding box is not wholly inside its chart's SVG."""
+    outside: list[str] = page.evaluate(
+        """selector => {
+        const lines = label => Array.from(label.childNodes, node => node.textContent).join(' ');
+        return Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(plot => {
+            const box = plot.querySelector('.main-svg').getBoundingClientRect();
+            const graph = plot.closest('.dash-graph')?.id ?? '?';
+            return Array.from(plot.querySelectorAll(selector))
+                .filter(label => label.textContent.trim() !== '')
+                .map(label => [label, label.getBoundingClientRect()])
+                .filter(([, r]) => r.width > 0 && r.height > 0)  // hidden: not drawn
+                .filter(([, r]) => r.left < box.left || r.top < box.top
+                    || r.right > box.right || r.bottom > box.bottom)
+                .map(([label, r]) => `${graph}: "${lines(label)}" spans`
+                    + ` x ${r.left.toFixed(1)}..${r.right.toFixed(1)},`
+                    + ` y ${r.top.toFixed(1)}..${r.bottom.toFixed(1)}; chart is`
+                    + ` x ${box.left.toFixed(1)}..${box.right.toFixed(1)},`
+                    + ` y ${box.top.toFixed(1)}..${box.bottom.toFixed(1)}`);
+        });
+        }""",
+        CHART_LABELS,
+    )
+    return outside
+
+
+@pytest.mark.parametrize(("path", "charts"), [("/", 2), ("/trends", 3), ("/arrests", 1)])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        f"start=2023-07-01&end={END}",
+        f"start=2023-07-01&end={END}&types={LONG_TYPES}",
+    ],
+    ids=["last-30-days", "a-year-weekly", "long-type-names"],
+)
+def test_chart_labels_lie_inside_their_charts(
+    watched: Watched, base_url: str, path: str, charts: int, query: str
+) -> None:
+    """No tick label, axis title or colorbar label is cut off at a chart's edge."""
+    page = watched.page
+    page.goto(f"{base_url}{path}?{query}")
+    wait_for_charts(page, charts)
+    drawn = page.locator(".js-plotly-plot").evaluate_all(
+        f"plots => plots.map(p => p.querySelectorAll('{CHART_LABELS}').length)"
+    )
+    assert len(drawn) == charts
+    assert 0 not in drawn, f"a chart drew no labels: {drawn}"
+    # Automargins take a second layout pass; give it a moment before judging the final layout.
+    outside = labels_outside_their_chart(page)
+    for _ in range(10):
+        if not outside:
+            break
+        page.wait_for_timeout(200)
+        outside = labels_outside_their_chart(page)
+    assert outside == [], "labels cut off:\n" + "\n".join(outside)

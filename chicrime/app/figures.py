@@ -28,26 +28,54 @@ Figure = dict[str, Any]
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 CHICAGO_CENTER = {"lat": 41.8336, "lon": -87.7319}
-_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 _COLOR = "#2c7fb8"
+# plotly.js ignores a template *name* (only plotly.py expands one), and a full template object
+# adds ~6.5 kB to every callback answer, so the look is spelled out here instead.
+_STYLE = {
+    "font": {"family": "system-ui, sans-serif", "size": 12, "color": "#343a40"},
+    "paper_bgcolor": "#fff",
+    "plot_bgcolor": "#fff",
+    "hoverlabel": {"align": "left"},
+}
+# Automargins grow these to fit the tick labels and axis titles, whatever their length.
+_CARTESIAN_MARGIN = {"l": 12, "r": 20, "t": 44, "b": 12}
+_AXIS = {
+    "automargin": True,
+    "gridcolor": "#e9ecef",
+    "linecolor": "#ced4da",
+    "zerolinecolor": "#ced4da",
+    "ticks": "",
+}
 
 
-def _figure(data: list[dict[str, Any]], title: str, height: int = 360, **layout: Any) -> Figure:
+def _figure(
+    data: list[dict[str, Any]],
+    title: str,
+    height: int = 360,
+    margin: dict[str, int] = _CARTESIAN_MARGIN,
+    **layout: Any,
+) -> Figure:
     return {
         "data": data,
         "layout": {
             "title": {"text": title, "x": 0.01, "font": {"size": 15}},
-            "margin": _MARGIN,
+            "margin": margin,
             "height": height,
-            "template": "plotly_white",
+            **_STYLE,
             **layout,
         },
     }
 
 
+def _axis(title: str = "", **options: Any) -> dict[str, Any]:
+    """A cartesian axis in the house style; plotly.js 3 draws `title.text`, not a bare string."""
+    titled = {"title": {"text": title, "standoff": 10}} if title else {}
+    return {**_AXIS, **titled, **options}
+
+
 def message_figure(message: str, title: str = "") -> Figure:
     """An empty chart that says why it is empty (no data, nothing selected)."""
-    hidden = {"visible": False}
+    hidden = _axis(visible=False)
     annotation = {
         "text": message,
         "showarrow": False,
@@ -71,7 +99,10 @@ def incidents_line(series: pl.DataFrame, grain: str) -> Figure:
         "hovertemplate": "%{x|%a %d %b %Y}: %{y:,} incidents<extra></extra>",
     }
     return _figure(
-        [trace], f"Incidents per {grain}", yaxis={"rangemode": "tozero", "title": "incidents"}
+        [trace],
+        f"Incidents per {grain}",
+        xaxis=_axis(),
+        yaxis=_axis("incidents", rangemode="tozero"),
     )
 
 
@@ -92,8 +123,8 @@ def top_types_bar(types: pl.DataFrame) -> Figure:
         [trace],
         "Top primary types",
         height=max(300, 28 * types.height + 80),
-        xaxis={"title": "incidents"},
-        yaxis={"automargin": True},
+        xaxis=_axis("incidents"),
+        yaxis=_axis(),
     )
 
 
@@ -113,8 +144,8 @@ def weekday_hour_heatmap(cells: pl.DataFrame) -> Figure:
     return _figure(
         [trace],
         "When incidents happen",
-        xaxis={"title": "hour of day (Chicago time)", "dtick": 2},
-        yaxis={"autorange": "reversed"},
+        xaxis=_axis("hour of day (Chicago time)", dtick=2),
+        yaxis=_axis(autorange="reversed"),
     )
 
 
@@ -131,8 +162,8 @@ def arrest_rate_bar(rates: pl.DataFrame) -> Figure:
         [trace],
         "Arrest rate by primary type",
         height=max(300, 28 * rates.height + 80),
-        xaxis={"title": "arrest rate (%)", "range": [0, 100]},
-        yaxis={"automargin": True},
+        xaxis=_axis("arrest rate (%)", range=[0, 100]),
+        yaxis=_axis(),
     )
 
 
@@ -141,6 +172,7 @@ def _map(data: list[dict[str, Any]], title: str, style: str) -> Figure:
         data,
         title,
         height=620,
+        margin={"l": 0, "r": 0, "t": 44, "b": 0},
         showlegend=False,
         map={"style": style, "center": CHICAGO_CENTER, "zoom": 9.3},
     )
