@@ -14,20 +14,21 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chicrime import __version__
-from chicrime.daemon import Schedule, SystemdNotifier, run_daemon
 from chicrime.errors import ChicrimeError
-from chicrime.health import health_report
-from chicrime.ingest.lake import Lake
-from chicrime.ingest.pipeline import ingest_once, open_state, repair_lake
-from chicrime.ingest.state import RunRecord, StateStore
-from chicrime.ingest.verify import VerifyReport, verify_lake
 from chicrime.logs import configure_logging
 from chicrime.progress import terminal_or_log_progress
 from chicrime.redaction import Redactor
 from chicrime.settings import Settings, load_settings
+from chicrime.store.state import RunRecord, StateStore
+
+if TYPE_CHECKING:
+    from chicrime.store.verify import VerifyReport
+
+# Each command imports what it needs when it runs (polars, httpx, numpy, dash...), so `--help`,
+# `runs` and a usage error answer at once.
 
 __all__ = ["main"]
 
@@ -51,6 +52,23 @@ def _positive_number(raw: str) -> float:
     return value
 
 
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argument type accepting whole numbers from `low` to `high`, naming the range if not."""
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{raw!r} is not a whole number from {low:,} to {high:,}"
+            )
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chicrime",
@@ -71,14 +89,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     runs = commands.add_parser("runs", help="recent ingestion runs, newest first")
-    runs.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    runs.add_argument(
+        "--limit", type=_whole_number(1, 100_000), default=20, help="how many runs (default 20)"
+    )
     runs.add_argument("--json", action="store_true", help="JSON instead of a table")
 
     serve = commands.add_parser("serve", help="the dashboard on a production WSGI server")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8050, help="port to listen on (8050)")
-    serve.add_argument("--workers", type=int, default=2, help="worker processes (2)")
-    serve.add_argument("--threads", type=int, default=4, help="threads per worker (4)")
+    serve.add_argument(
+        "--port", type=_whole_number(1, 65_535), default=8050, help="port to listen on (8050)"
+    )
+    serve.add_argument(
+        "--workers", type=_whole_number(1, 64), default=2, help="worker processes (2)"
+    )
+    serve.add_argument(
+        "--threads", type=_whole_number(1, 256), default=4, help="threads per worker (4)"
+    )
     serve.add_argument(
         "--debug", action="store_true", help="one process with Dash's debug tools (development)"
     )
@@ -188,6 +214,8 @@ Out = Callable[[str], None]
 
 
 def _ingest(settings: Settings, since: dt.date | None, out: Out) -> int:
+    from chicrime.ingest.pipeline import ingest_once
+
     result = ingest_once(settings, since=since, progress=terminal_or_log_progress)
     totals = result.totals
     out(
@@ -214,12 +242,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _daemon(settings: Settings, every: float | None) -> int:
+    from chicrime.daemon import Schedule, SystemdNotifier, run_daemon
+
     schedule = Schedule(daily_at=settings.daemon_at, every_seconds=every)
     return run_daemon(settings, schedule, SystemdNotifier.from_environ(os.environ))
 
 
 def _demo(settings: Settings, years: float, end: dt.date | None, seed: int, out: Out) -> int:
-    # Imported here: numpy is loaded only by the command that needs it.
     from chicrime.demo import default_end, window_for_years, write_demo_lake
 
     last_day = end or default_end(dt.datetime.now(dt.UTC))
@@ -242,8 +271,8 @@ def _demo(settings: Settings, years: float, end: dt.date | None, seed: int, out:
 
 def _runs(settings: Settings, limit: int, as_json: bool, out: Out) -> int:
     records: list[RunRecord] = []
-    if settings.state_db.exists():
-        state = StateStore(settings.state_db, timeout=settings.sqlite_timeout, readonly=True)
+    if settings.layout.state_db.exists():
+        state = StateStore(settings.layout.state_db, timeout=settings.sqlite_timeout, readonly=True)
         try:
             records = state.recent_runs(limit)
         finally:
@@ -251,7 +280,7 @@ def _runs(settings: Settings, limit: int, as_json: bool, out: Out) -> int:
     if as_json:
         out(json.dumps([asdict(r) for r in records], indent=2))
     elif not records:
-        out(f"no runs recorded yet in {settings.state_db}; run `chicrime ingest --once`")
+        out(f"no runs recorded yet in {settings.layout.state_db}; run `chicrime ingest --once`")
     else:
         out(_runs_table(records))
     return 0
@@ -259,6 +288,8 @@ def _runs(settings: Settings, limit: int, as_json: bool, out: Out) -> int:
 
 def _verify(settings: Settings, repair: bool, as_json: bool, out: Out) -> int:
     """Print what `verify` found (and, with `repair`, what the repair run did); 1 if unclean."""
+    from chicrime.ingest.pipeline import repair_lake
+
     lines: list[str] = []
     if repair:
         report, result = repair_lake(settings, progress=terminal_or_log_progress)
@@ -286,9 +317,13 @@ def _verify(settings: Settings, repair: bool, as_json: bool, out: Out) -> int:
 
 
 def _verify_once(settings: Settings) -> VerifyReport:
-    state = open_state(settings) if settings.state_db.exists() else None
+    from chicrime.store.lake import Lake
+    from chicrime.store.run import open_state
+    from chicrime.store.verify import verify_lake
+
+    state = open_state(settings) if settings.layout.state_db.exists() else None
     try:
-        return verify_lake(Lake(settings.lake_dir), state, settings.dataset_id)
+        return verify_lake(Lake(settings.layout.lake_dir), state, settings.dataset_id)
     finally:
         if state is not None:
             state.close()
@@ -371,6 +406,8 @@ def _status(
     settings: Settings, as_json: bool, max_age_hours: float, out: Out, redact: Redactor
 ) -> int:
     """Print the report; exit 1 (reasons on one stderr line) when the data is not healthy."""
+    from chicrime.health import health_report
+
     report = health_report(settings, max_age_hours, dt.datetime.now(dt.UTC))
     problems: list[str] = report["problems"]
     if as_json:

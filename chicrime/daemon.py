@@ -20,21 +20,20 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import FrameType
-from zoneinfo import ZoneInfo
 
+from chicrime.clock import CHICAGO, utc_now
 from chicrime.errors import ChicrimeError, RunInProgressError
 from chicrime.ingest.pipeline import ingest_once
-from chicrime.ingest.schema import TIMEZONE
-from chicrime.ingest.state import utc_text
 from chicrime.progress import LogProgress, Progress
 from chicrime.redaction import Redactor
 from chicrime.settings import Settings
+from chicrime.store.schema import TIMEZONE
+from chicrime.store.state import utc_text
 
 __all__ = ["Schedule", "StopRequested", "SystemdNotifier", "next_daily_run", "run_daemon"]
 
 log = logging.getLogger("chicrime.daemon")
 
-CHICAGO = ZoneInfo(TIMEZONE)
 # How often the idle loop wakes to notice a stop request or a due run.
 TICK_SECONDS = 0.25
 
@@ -45,10 +44,6 @@ class StopRequested(BaseException):
     A BaseException, like KeyboardInterrupt, so nothing that catches `Exception` swallows it and
     the pipeline records the run as "interrupted".
     """
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def next_daily_run(at: dt.time, now: dt.datetime) -> dt.datetime:

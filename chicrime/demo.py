@@ -1,8 +1,8 @@
 """`chicrime demo`: a realistic synthetic lake, written exactly as a real ingestion run writes one.
 
 Rows are drawn a month at a time with numpy from the calibration tables in `demo_profile`, then
-staged, merged and committed through the same `Staging`, `Lake` and `StateStore` as ingestion,
-under the same run lock, as a run of kind 'demo' so run history marks the lake synthetic.
+staged, merged and committed through the same run skeleton as ingestion (`chicrime.store.run`),
+as a run of kind 'demo' so run history marks the lake synthetic.
 
 A month's rows depend only on the seed and the month (and ids only on the day), so a day holds the
 same records whatever the window, and running again with the same arguments leaves the lake as it
@@ -12,29 +12,25 @@ not generate are removed. A lake holding real ingested data is never touched.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 from chicrime import demo_profile as profile
+from chicrime.clock import CHICAGO, utc_now
 from chicrime.errors import ChicrimeError
-from chicrime.ingest.lake import Lake
-from chicrime.ingest.lock import run_lock
-from chicrime.ingest.pipeline import open_state, recover, utc_now
-from chicrime.ingest.schema import LAKE_SCHEMA, TIMEZONE
-from chicrime.ingest.staging import Staging
-from chicrime.ingest.state import RunTotals, StateStore, wall_text
 from chicrime.progress import LogProgress, ProgressFactory
 from chicrime.settings import Settings
+from chicrime.store.run import WriterRun, writer_run
+from chicrime.store.schema import LAKE_SCHEMA
+from chicrime.store.staging import Staging
+from chicrime.store.state import RunTotals
 
 __all__ = [
     "DEMO_KIND",
@@ -89,7 +85,7 @@ class DemoResult:
 
 def default_end(now: dt.datetime) -> dt.date:
     """Yesterday in Chicago: the last complete day a real mirror would hold."""
-    return now.astimezone(ZoneInfo(TIMEZONE)).date() - dt.timedelta(days=1)
+    return now.astimezone(CHICAGO).date() - dt.timedelta(days=1)
 
 
 def window_for_years(end: dt.date, years: float) -> dt.date:
@@ -118,14 +114,10 @@ def write_demo_lake(
     writing nothing, for a bad window or seed, or when the lake holds data a demo did not write.
     Any other failure is recorded as a failed run and re-raised, the lake left as it was.
     """
-    today = clock().astimezone(ZoneInfo(TIMEZONE)).date()
+    today = clock().astimezone(CHICAGO).date()
     _check_arguments(start, end, seed, today)
-    with run_lock(settings.state_dir / "ingest.lock"):
-        state = open_state(settings)
-        try:
-            return _DemoRun(settings, state, clock, progress).execute(start, end, seed)
-        finally:
-            state.close()
+    with writer_run(settings, clock=clock, progress=progress) as run:
+        return _DemoRun(run).execute(start, end, seed)
 
 
 def _check_arguments(start: dt.date, end: dt.date, seed: int, today: dt.date) -> None:
@@ -143,112 +135,48 @@ def _check_arguments(start: dt.date, end: dt.date, seed: int, today: dt.date) ->
 
 
 class _DemoRun:
-    def __init__(
-        self,
-        settings: Settings,
-        state: StateStore,
-        clock: Callable[[], dt.datetime],
-        progress: ProgressFactory,
-    ) -> None:
-        self.settings, self.state, self.clock, self.progress = settings, state, clock, progress
-        self.lake = Lake(settings.lake_dir)
-        self.rows_generated = 0
+    def __init__(self, run: WriterRun) -> None:
+        self.run, self.settings, self.lake = run, run.settings, run.lake
 
     def execute(self, start: dt.date, end: dt.date, seed: int) -> DemoResult:
-        recover(self.state, self.lake, self.settings.staging_dir, self.clock())
         self._refuse_real_data()
-        prior = self.state.ingest_state(self.settings.dataset_id)
-        watermark_before = prior.watermark_max_date if prior else None
-        run_id = self.state.start_run(
-            dataset_id=self.settings.dataset_id,
-            kind=DEMO_KIND,
-            started_at=self.clock(),
-            window_start=dt.datetime.combine(start, dt.time()),
-            updated_since=None,
-            watermark_before=watermark_before,
-            pid=os.getpid(),
+        run_id = self.run.start(
+            DEMO_KIND,
+            dt.datetime.combine(start, dt.time()),
+            start=start.isoformat(),
+            end=end.isoformat(),
         )
-        log.info(
-            "demo run started",
-            extra={"run_id": run_id, "start": start.isoformat(), "end": end.isoformat()},
-        )
-        with (
-            self.state.failure_recorded(
-                run_id, clock=self.clock, rows_fetched=lambda: self.rows_generated
-            ),
-            Staging(self.settings.staging_dir / f"run-{run_id:06d}") as staging,
-        ):
-            totals, watermark = self._write(run_id, staging, start, end, seed)
-        log.info(
-            "demo run finished",
-            extra={
-                "run_id": run_id,
-                "rows_written": totals.rows_written,
-                "rows_deleted": totals.rows_deleted,
-                "partitions_rewritten": totals.partitions_rewritten,
-                "watermark": wall_text(watermark),
-            },
-        )
-        return DemoResult(run_id, start, end, seed, totals, watermark)
+        with self.run.staged(run_id) as staging:
+            months = list(_months(start, end))
+            bar = self.run.progress("generating demo rows", len(months), "months")
+            for year, month in months:
+                rows = _clip_to_window(month_rows(year, month, seed), start, end)
+                staging.add(rows)
+                self.run.rows_fetched += rows.height
+                bar.update(1)
+            bar.close()
+            # Every demo row is written, even over an earlier demo's copy with a later
+            # `updated_on`: the run defines the lake's content, whatever ran before.
+            committed = self.run.commit(
+                run_id,
+                staging,
+                self._ids_not_generated(staging),
+                label=f"d{run_id:06d}",
+                staged_always_win=True,
+            )
+        self.run.finished(run_id, committed)
+        return DemoResult(run_id, start, end, seed, committed.totals, committed.watermark_after)
 
     def _refuse_real_data(self) -> None:
         """Only an empty lake or one the last successful run (a demo) wrote may be replaced."""
         if not self.lake.partition_files():
             return
-        if self.state.last_success_kind() != DEMO_KIND:
+        if self.run.state.last_success_kind() != DEMO_KIND:
             raise DemoError(
                 f"{self.settings.data_dir} already holds a lake that `chicrime demo` did not "
                 "write; the demo would mix synthetic rows into it. Point DATA_DIR at another "
                 "directory for the demo (e.g. DATA_DIR=./demo-data chicrime demo)."
             )
-
-    def _write(
-        self, run_id: int, staging: Staging, start: dt.date, end: dt.date, seed: int
-    ) -> tuple[RunTotals, dt.datetime | None]:
-        """Generate, stage and commit the rows, then record the success; returns the totals and
-        the new watermark."""
-        months = list(_months(start, end))
-        bar = self.progress("generating demo rows", len(months), "months")
-        for year, month in months:
-            rows = _clip_to_window(month_rows(year, month, seed), start, end)
-            staging.add(rows)
-            self.rows_generated += rows.height
-            bar.update(1)
-        bar.close()
-
-        stale = self._ids_not_generated(staging)
-        # Every demo row is written, even over an earlier demo's copy with a later `updated_on`:
-        # the run defines the lake's content, whatever ran before.
-        plan = self.lake.plan_merge(staging, stale)
-        plan = dataclasses.replace(plan, losers=plan.losers.clear(), rows_written=staging.rows)
-        bar = self.progress("rewriting partitions", len(plan.partitions), "partitions")
-
-        def partition_done(_partition: tuple[int, int]) -> None:
-            bar.update(1)
-
-        stats = self.lake.commit(staging, plan, label=f"d{run_id:06d}", on_partition=partition_done)
-        bar.close()
-
-        summary = self.lake.summary()
-        totals = RunTotals(
-            rows_fetched=self.rows_generated,
-            rows_quarantined=0,
-            rows_written=stats.rows_written,
-            rows_new=stats.rows_new,
-            rows_deleted=stats.rows_deleted,
-            partitions_rewritten=stats.partitions_rewritten,
-            lake_version=stats.version,
-        )
-        self.state.finish_success(
-            run_id,
-            dataset_id=self.settings.dataset_id,
-            finished_at=self.clock(),
-            totals=totals,
-            watermark_max_date=summary.max_date,
-            watermark_max_updated_on=summary.max_updated_on,
-            backfill_days=self.settings.backfill_days,
-        )
-        return totals, summary.max_date
 
     def _ids_not_generated(self, staging: Staging) -> list[int]:
         """Ids in the lake (from an earlier demo) that this run did not generate."""

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from chicrime.errors import ChicrimeError
-from chicrime.ingest.lake import Lake, LakeSummary
-from chicrime.ingest.state import IngestState, RunRecord, StateStore
 from chicrime.settings import Settings
+from chicrime.store.lake import Lake, LakeSummary
+from chicrime.store.state import IngestState, RunRecord, StateStore
 
 __all__ = ["health_report"]
 
@@ -35,9 +35,11 @@ def health_report(settings: Settings, max_age_hours: float, now: dt.datetime) ->
     problems: list[str] = []
     ingest_state: IngestState | None = None
     last_run: RunRecord | None = None
-    if settings.state_db.exists():
+    if settings.layout.state_db.exists():
         try:
-            state = StateStore(settings.state_db, timeout=settings.sqlite_timeout, readonly=True)
+            state = StateStore(
+                settings.layout.state_db, timeout=settings.sqlite_timeout, readonly=True
+            )
             try:
                 ingest_state = state.ingest_state(settings.dataset_id)
                 runs = state.recent_runs(1)
@@ -47,10 +49,10 @@ def health_report(settings: Settings, max_age_hours: float, now: dt.datetime) ->
         except ChicrimeError as exc:
             problems.append(str(exc))
         else:
-            problems += _lock_problems(settings.state_db)
+            problems += _lock_problems(settings.layout.state_db)
     summary: LakeSummary | None = None
     try:
-        summary = Lake(settings.lake_dir).summary()
+        summary = Lake(settings.layout.lake_dir).summary()
     except ChicrimeError as exc:
         problems.append(str(exc))
     last_success_at = ingest_state.last_success_at if ingest_state else None
@@ -66,7 +68,7 @@ def health_report(settings: Settings, max_age_hours: float, now: dt.datetime) ->
         "dataset_id": settings.dataset_id,
         "soda_base_url": settings.soda_base_url,
         "data_dir": str(settings.data_dir.resolve()),
-        "state_exists": settings.state_db.exists(),
+        "state_exists": settings.layout.state_db.exists(),
         "watermark_max_date": _wall(ingest_state.watermark_max_date if ingest_state else None),
         "watermark_max_updated_on": _wall(
             ingest_state.watermark_max_updated_on if ingest_state else None
@@ -133,7 +135,12 @@ def _lock_problems(path: Path) -> list[str]:
 def _disk_problems(settings: Settings) -> list[str]:
     """Read-only places a run writes to, and too little free space where it writes."""
     problems = []
-    places = (settings.lake_dir, settings.staging_dir, settings.state_dir, settings.data_dir)
+    places = (
+        settings.layout.lake_dir,
+        settings.layout.staging_dir,
+        settings.layout.state_dir,
+        settings.data_dir,
+    )
     for directory in places:
         if directory.exists() and not os.access(directory, os.W_OK):
             problems.append(f"{directory} is not writable: runs cannot change it")

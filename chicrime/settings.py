@@ -17,6 +17,7 @@ from typing import TypeVar
 from dotenv import dotenv_values
 
 from chicrime.errors import ConfigError
+from chicrime.store.layout import Layout
 
 __all__ = ["MAP_STYLES", "Settings", "load_settings"]
 
@@ -67,24 +68,9 @@ class Settings:
     sqlite_timeout: float = 30.0
 
     @property
-    def lake_dir(self) -> Path:
-        return self.data_dir / "lake"
-
-    @property
-    def state_dir(self) -> Path:
-        return self.data_dir / "state"
-
-    @property
-    def state_db(self) -> Path:
-        return self.state_dir / "chicrime.db"
-
-    @property
-    def staging_dir(self) -> Path:
-        return self.data_dir / "staging"
-
-    @property
-    def quarantine_dir(self) -> Path:
-        return self.data_dir / "quarantine"
+    def layout(self) -> Layout:
+        """The paths under `data_dir`."""
+        return Layout(self.data_dir)
 
     @property
     def secrets(self) -> tuple[str, ...]:

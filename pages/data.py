@@ -117,7 +117,7 @@ def show_freshness(_query: object) -> tuple[object, object]:
     # Errors are stored masked; masking again covers rows written before chicrime masked them.
     redact = Redactor(current().settings.secrets)
     runs = [
-        {k: redact(v) if isinstance(v := run.get(k), str) else v for k in _RUN_COLUMNS}
+        {k: redact(v) if isinstance(v := getattr(run, k), str) else v for k in _RUN_COLUMNS}
         for run in analytics.recent_runs(10)
     ]
     table = _table(ids.DATA_RUNS, runs, 10) if runs else html.P("No runs recorded yet.")

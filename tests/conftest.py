@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 import stamina
 
-from chicrime.ingest.schema import LAKE_SCHEMA
 from chicrime.settings import Settings
+from chicrime.store.schema import LAKE_SCHEMA
 from tests.socrata_server import SocrataDataset, SocrataServer
 
 DATASET_ID = "ijzp-q8t2"

@@ -38,10 +38,10 @@ from chicrime.analytics.queries import (
     TOP_TYPES_SCHEMA,
     WEEKDAY_HOUR_SCHEMA,
 )
-from chicrime.ingest.lake import Lake
-from chicrime.ingest.schema import normalise
-from chicrime.ingest.staging import Staging
-from chicrime.ingest.state import RunTotals, StateStore
+from chicrime.ingest.records import normalise
+from chicrime.store.lake import Lake
+from chicrime.store.staging import Staging
+from chicrime.store.state import RunTotals, StateStore
 from tests.conftest import api_row
 
 # Three places in the city, far enough apart to fall in three different hexagons.
@@ -732,13 +732,13 @@ def test_freshness_and_runs_come_from_the_state_db(tmp_path: Path) -> None:
     assert analytics.freshness().synthetic is False
     assert analytics.freshness().last_success_at == "2024-06-02T03:05:00Z"
     runs = analytics.recent_runs()
-    assert [(r["run_id"], r["kind"], r["status"]) for r in runs] == [
+    assert [(r.run_id, r.kind, r.status) for r in runs] == [
         (3, "ingest", "failed"),
         (2, "ingest", "success"),
         (1, "demo", "success"),
     ]
-    assert runs[0]["error"] == "boom"
-    assert [r["run_id"] for r in analytics.recent_runs(2)] == [3, 2]
+    assert runs[0].error == "boom"
+    assert [r.run_id for r in analytics.recent_runs(2)] == [3, 2]
 
 
 def test_an_unreadable_state_db_reads_as_no_history(lake_dir: Path, tmp_path: Path) -> None:

@@ -12,10 +12,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from chicrime.app import create_app
-from chicrime.ingest.lake import Lake
-from chicrime.ingest.schema import normalise
-from chicrime.ingest.staging import Staging
+from chicrime.ingest.records import normalise
 from chicrime.settings import Settings
+from chicrime.store.lake import Lake
+from chicrime.store.staging import Staging
 from tests.conftest import api_row
 
 

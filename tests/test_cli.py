@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chicrime.ingest.lock import run_lock
+from chicrime.store.lock import run_lock
 from tests.conftest import api_row
 from tests.socrata_server import SocrataDataset, SocrataServer
 

@@ -19,7 +19,7 @@ from chicrime.ingest.client import (
     parse_page,
     quote_literal,
 )
-from chicrime.ingest.schema import STRUCTURE
+from chicrime.ingest.records import STRUCTURE
 from tests.conftest import api_row
 from tests.socrata_server import Fault, SocrataDataset, SocrataServer
 

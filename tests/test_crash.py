@@ -63,7 +63,7 @@ def run_killed(settings: Settings, server: SocrataServer, step: str, nth: int) -
 
 
 def statuses(settings: Settings) -> list[tuple[str, str | None]]:
-    with sqlite3.connect(settings.state_db) as db:
+    with sqlite3.connect(settings.layout.state_db) as db:
         return [
             (status, error and error.split(":")[0])
             for status, error in db.execute("SELECT status, error FROM runs ORDER BY run_id")
@@ -104,10 +104,12 @@ def test_kill_during_incremental_run_is_repaired_by_the_next_run(
     assert lake_rows(settings.data_dir) == expected_lake(list(live.values()))
     expected_second = ("success", None) if step == "state_committed" else ("failed", "interrupted")
     assert statuses(settings) == [("success", None), expected_second, ("success", None)]
-    assert list(settings.staging_dir.glob("*")) == []
-    versions = sorted(p.name for p in settings.lake_dir.iterdir() if p.name.startswith(".v-"))
+    assert list(settings.layout.staging_dir.glob("*")) == []
+    versions = sorted(
+        p.name for p in settings.layout.lake_dir.iterdir() if p.name.startswith(".v-")
+    )
     assert len(versions) <= 2
-    assert os.readlink(settings.lake_dir / "crimes") in versions
+    assert os.readlink(settings.layout.lake_dir / "crimes") in versions
 
 
 def test_kill_during_the_first_run_leaves_no_half_lake(tmp_path: Path) -> None:
@@ -120,7 +122,7 @@ def test_kill_during_the_first_run_leaves_no_half_lake(tmp_path: Path) -> None:
             page_limit=3,
         )
         assert run_killed(settings, server, "partition_written", 2) == -signal.SIGKILL
-        assert not (settings.lake_dir / "crimes").exists()
+        assert not (settings.layout.lake_dir / "crimes").exists()
         ingest_once(settings, clock=clock)
 
     assert lake_rows(settings.data_dir) == expected_lake(original_rows())

@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from chicrime import demo_profile as profile
 from chicrime.demo import FIRST_DAY, DemoError, month_rows, write_demo_lake
 from chicrime.errors import RunInProgressError
-from chicrime.ingest.lock import run_lock
-from chicrime.ingest.schema import LAKE_SCHEMA
-from chicrime.ingest.state import RunTotals, StateStore
 from chicrime.progress import LogProgress, Progress
 from chicrime.settings import Settings
+from chicrime.store.lock import run_lock
+from chicrime.store.schema import LAKE_SCHEMA
+from chicrime.store.state import RunTotals, StateStore
 
 CHICRIME = str(Path(sys.executable).with_name("chicrime"))
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)

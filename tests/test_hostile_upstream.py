@@ -200,7 +200,7 @@ def test_one_object_value_quarantines_one_row_not_the_page(
 
     assert [r["id"] for r in lake_rows(settings.data_dir)] == [100, 101, 106, 107, 108, 109]
     assert result.totals.rows_quarantined == 4
-    lines = (settings.quarantine_dir / "run-000001.jsonl").read_text().splitlines()
+    lines = (settings.layout.quarantine_dir / "run-000001.jsonl").read_text().splitlines()
     reasons = {json.loads(line)["id"]: json.loads(line)["reason"] for line in lines}
     assert reasons == {
         "102": "block: an object where a single value belongs",

@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from chicrime.errors import SocrataRequestError, SocrataUnavailableError
-from chicrime.ingest.lake import Lake
 from chicrime.ingest.pipeline import ingest_once
 from chicrime.settings import Settings
+from chicrime.store.lake import Lake
 from tests.conftest import api_row, expected_lake, lake_rows, read_lake
 from tests.socrata_server import Fault, SocrataDataset, SocrataServer
 
@@ -49,19 +49,19 @@ def base_rows() -> list[dict[str, object]]:
 
 
 def runs_table(settings: Settings) -> list[dict[str, object]]:
-    with sqlite3.connect(settings.state_db) as db:
+    with sqlite3.connect(settings.layout.state_db) as db:
         db.row_factory = sqlite3.Row
         return [dict(r) for r in db.execute("SELECT * FROM runs ORDER BY run_id")]
 
 
 def ingest_state(settings: Settings) -> dict[str, object]:
-    with sqlite3.connect(settings.state_db) as db:
+    with sqlite3.connect(settings.layout.state_db) as db:
         db.row_factory = sqlite3.Row
         return dict(db.execute("SELECT * FROM ingest_state").fetchone())
 
 
 def lake_files(settings: Settings) -> dict[str, bytes]:
-    root = settings.lake_dir / "crimes"
+    root = settings.layout.lake_dir / "crimes"
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.glob("year=*/month=*/*"))}
 
 
@@ -113,13 +113,13 @@ def test_lake_layout_is_hive_partitioned_sorted_and_zone_tagged(
         "year=2024/month=05",
         "year=2024/month=06",
     ]
-    june = next((settings.lake_dir / "crimes" / "year=2024" / "month=06").glob("*.parquet"))
+    june = next((settings.layout.lake_dir / "crimes" / "year=2024" / "month=06").glob("*.parquet"))
     frame = pl.read_parquet(june)
     assert frame.get_column("date").to_list() == sorted(frame.get_column("date").to_list())
     assert frame.get_column("id").to_list() == [107, 108, 109]
     metadata = pq.read_metadata(june).metadata
     assert metadata[b"chicrime.timezone"] == b"America/Chicago"
-    assert (settings.lake_dir / "crimes").is_symlink()
+    assert (settings.layout.lake_dir / "crimes").is_symlink()
 
 
 def test_daylight_saving_rows_keep_their_wall_clock_time(
@@ -200,12 +200,12 @@ def test_run_without_upstream_change_leaves_the_lake_byte_identical(
     """Idempotence: a second run with nothing new keeps every file and the lake version."""
     dataset.upsert(base_rows())
     ingest_once(settings, clock=clock)
-    before_files, before_version = lake_files(settings), Lake(settings.lake_dir).version()
+    before_files, before_version = lake_files(settings), Lake(settings.layout.lake_dir).version()
 
     result = ingest_once(settings, clock=clock)
 
     assert lake_files(settings) == before_files
-    assert Lake(settings.lake_dir).version() == before_version
+    assert Lake(settings.layout.lake_dir).version() == before_version
     assert result.totals.partitions_rewritten == 0
     assert result.totals.rows_deleted == 0
     assert [r["status"] for r in runs_table(settings)] == ["success", "success"]
@@ -263,7 +263,7 @@ def test_exhausted_retries_fail_the_run_and_change_nothing(
     assert failed["status"] == "failed"
     assert "HTTP 503" in str(failed["error"])
     assert failed["finished_at"] is not None
-    assert list(settings.staging_dir.glob("*")) == []
+    assert list(settings.layout.staging_dir.glob("*")) == []
 
 
 def test_upstream_changes_between_pages_lose_and_duplicate_nothing(
@@ -340,7 +340,7 @@ def test_malformed_records_are_quarantined_with_reasons_and_counted(
     assert [r["id"] for r in lake_rows(settings.data_dir)] == [100, 101, 102]
     assert result.totals.rows_quarantined == 2
     assert runs_table(settings)[0]["rows_quarantined"] == 2
-    lines = (settings.quarantine_dir / "run-000001.jsonl").read_text().splitlines()
+    lines = (settings.layout.quarantine_dir / "run-000001.jsonl").read_text().splitlines()
     quarantined = {json.loads(line)["id"]: json.loads(line)["reason"] for line in lines}
     assert quarantined == {
         "200": "latitude: cannot parse north-ish",
@@ -439,7 +439,7 @@ def test_unreachable_api_fails_cleanly(settings: Settings) -> None:
     with pytest.raises(SocrataUnavailableError, match="Check that SODA_BASE_URL is reachable"):
         ingest_once(unreachable, clock=clock)
     assert runs_table(unreachable)[-1]["status"] == "failed"
-    assert not (unreachable.lake_dir / "crimes").exists()
+    assert not (unreachable.layout.lake_dir / "crimes").exists()
 
 
 def test_community_area_boundaries_are_cached_after_a_run(tmp_path: Path) -> None:

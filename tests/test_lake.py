@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from chicrime.errors import LakeError
-from chicrime.ingest.lake import Lake
-from chicrime.ingest.schema import normalise
-from chicrime.ingest.staging import Staging
+from chicrime.ingest.records import normalise
+from chicrime.store.lake import Lake
+from chicrime.store.staging import Staging
 from tests.conftest import api_row, read_lake
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from chicrime.errors import RunInProgressError
-from chicrime.ingest.lock import run_lock
+from chicrime.store.lock import run_lock
 
 TRY_LOCK = """
 import sys
 from pathlib import Path
 from chicrime.errors import RunInProgressError
-from chicrime.ingest.lock import run_lock
+from chicrime.store.lock import run_lock
 try:
     with run_lock(Path(sys.argv[1])):
         print("acquired")
@@ -28,7 +28,7 @@ except RunInProgressError as exc:
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from chicrime.ingest.lock import run_lock
+from chicrime.store.lock import run_lock
 with run_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(60)

@@ -8,7 +8,8 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chicrime.ingest.schema import API_FIELDS, LAKE_SCHEMA, normalise
+from chicrime.ingest.records import normalise
+from chicrime.store.schema import LAKE_SCHEMA, RECORD_FIELDS
 
 FULL_ROW = {
     "id": "13311263",
@@ -80,7 +81,7 @@ def test_rejected_frame_has_raw_columns_and_reason():
     result = normalise(raw(id=["x1"], date=["2024-01-01T00:00:00.000"]))
 
     assert result.rejected.schema == pl.Schema(
-        {**{name: pl.String() for name in API_FIELDS}, "reason": pl.String()}
+        {**{name: pl.String() for name in RECORD_FIELDS}, "reason": pl.String()}
     )
 
 

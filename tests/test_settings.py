@@ -30,7 +30,7 @@ def test_defaults_match_the_spec(tmp_path):
     assert settings.page_limit == 50_000
     assert settings.data_dir == Path("data")
     assert settings.map_style == "carto-positron"
-    assert settings.state_db == Path("data/state/chicrime.db")
+    assert settings.layout.state_db == Path("data/state/chicrime.db")
 
 
 def test_first_window_start_defaults_to_a_year_before_today(tmp_path):

@@ -11,13 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chicrime.errors import StateError
-from chicrime.ingest.state import (
-    MIGRATIONS,
-    IngestState,
-    RunRecord,
-    RunTotals,
-    StateStore,
-)
+from chicrime.store.state import MIGRATIONS, IngestState, RunRecord, RunTotals, StateStore
 
 DATASET = "ijzp-q8t2"
 STARTED = dt.datetime(2024, 2, 10, 6, 44, 5, tzinfo=dt.UTC)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chicrime.ingest.state import RunTotals, StateStore
+from chicrime.store.state import RunTotals, StateStore
 from tests.test_cli import run_cli
 
 DATASET = "ijzp-q8t2"

@@ -12,10 +12,11 @@ import pytest
 
 from chicrime.demo import write_demo_lake
 from chicrime.errors import DataDirConflictError
-from chicrime.ingest.lake import Lake
-from chicrime.ingest.pipeline import ingest_once, open_state, repair_lake
-from chicrime.ingest.verify import verify_lake
+from chicrime.ingest.pipeline import ingest_once, repair_lake
 from chicrime.settings import Settings
+from chicrime.store.lake import Lake
+from chicrime.store.run import open_state
+from chicrime.store.verify import verify_lake
 from tests.conftest import expected_lake, lake_rows, read_lake
 from tests.socrata_server import SocrataDataset
 from tests.test_ingest import base_rows, clock, runs_table
@@ -24,14 +25,16 @@ from tests.test_ingest import base_rows, clock, runs_table
 def verify(settings: Settings) -> list[str]:
     state = open_state(settings)
     try:
-        report = verify_lake(Lake(settings.lake_dir), state, settings.dataset_id)
+        report = verify_lake(Lake(settings.layout.lake_dir), state, settings.dataset_id)
     finally:
         state.close()
     return [problem.describe() for problem in report.problems]
 
 
 def partition_file(settings: Settings, year: int, month: int) -> Path:
-    (path,) = (settings.lake_dir / "crimes" / f"year={year}" / f"month={month:02d}").glob("*")
+    (path,) = (settings.layout.lake_dir / "crimes" / f"year={year}" / f"month={month:02d}").glob(
+        "*"
+    )
     return path.resolve()
 
 
@@ -45,7 +48,7 @@ def ingested(dataset: SocrataDataset, settings: Settings) -> Settings:
 def test_a_healthy_lake_verifies_clean(ingested: Settings) -> None:
     """Ten rows in six files, state in agreement: no problem."""
     state = open_state(ingested)
-    report = verify_lake(Lake(ingested.lake_dir), state, ingested.dataset_id)
+    report = verify_lake(Lake(ingested.layout.lake_dir), state, ingested.dataset_id)
     state.close()
     assert (report.clean, report.files, report.rows) == (True, 6, 10)
 
@@ -134,7 +137,7 @@ def test_an_id_held_twice_is_refetched_by_id(ingested: Settings) -> None:
 
 def test_a_lake_ahead_of_the_state_is_reported_and_reconciled(ingested: Settings) -> None:
     """A run killed between lake swap and state commit: verify says so; repair records it."""
-    with sqlite3.connect(ingested.state_db) as db:
+    with sqlite3.connect(ingested.layout.state_db) as db:
         db.execute("UPDATE runs SET lake_version = '.v-r000000-000000'")
 
     problems = verify(ingested)
@@ -142,8 +145,8 @@ def test_a_lake_ahead_of_the_state_is_reported_and_reconciled(ingested: Settings
 
     assert problems == [
         "state: the newest successful run #1 recorded lake version .v-r000000-000000, but the "
-        f"lake is at {Lake(ingested.lake_dir).version()}: a run stopped between its lake commit "
-        "and its state commit"
+        f"lake is at {Lake(ingested.layout.lake_dir).version()}: a run stopped between its lake "
+        "commit and its state commit"
     ]
     assert result is not None
     assert result.totals.partitions_rewritten == 0
@@ -152,7 +155,7 @@ def test_a_lake_ahead_of_the_state_is_reported_and_reconciled(ingested: Settings
 
 def test_a_watermark_after_the_lake_is_reported(ingested: Settings) -> None:
     """A watermark beyond the newest incident would make later runs skip records."""
-    with sqlite3.connect(ingested.state_db) as db:
+    with sqlite3.connect(ingested.layout.state_db) as db:
         db.execute("UPDATE ingest_state SET watermark_max_date = '2025-01-01T00:00:00'")
 
     assert verify(ingested) == [
@@ -165,10 +168,10 @@ def test_a_watermark_after_the_lake_is_reported(ingested: Settings) -> None:
 
 def test_a_clean_lake_is_not_repaired(ingested: Settings) -> None:
     """Nothing to mend: no run is recorded and the version stays."""
-    version = Lake(ingested.lake_dir).version()
+    version = Lake(ingested.layout.lake_dir).version()
     report, result = repair_lake(ingested, clock=clock)
     assert (report.clean, result) == (True, None)
-    assert Lake(ingested.lake_dir).version() == version
+    assert Lake(ingested.layout.lake_dir).version() == version
     assert len(runs_table(ingested)) == 1
 
 

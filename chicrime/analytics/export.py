@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import polars as pl
 
-from chicrime.ingest.schema import API_FIELDS
+from chicrime.store.schema import RECORD_FIELDS
 
 __all__ = ["CSV_COLUMNS", "csv_bytes", "neutralise_formulas"]
 
 # Every lake column but `year`/`month`, which repeat `date`: what the API publishes.
-CSV_COLUMNS = API_FIELDS
+CSV_COLUMNS = RECORD_FIELDS
 
 _FORMULA_START = r"^[=+\-@\t\r]"
 

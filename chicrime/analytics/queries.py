@@ -15,7 +15,6 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar, cast
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -24,9 +23,11 @@ from chicrime.analytics.cache import ResultCache
 from chicrime.analytics.connections import Connections
 from chicrime.analytics.export import CSV_COLUMNS, csv_bytes
 from chicrime.analytics.filters import Filters
-from chicrime.analytics.history import StateHistory
 from chicrime.analytics.scan import LakeFiles, MonthFiles, newest_first, selection, whole_lake
-from chicrime.ingest.schema import LAKE_SCHEMA, TIMEZONE
+from chicrime.clock import CHICAGO, utc_now
+from chicrime.store.layout import Layout
+from chicrime.store.schema import LAKE_SCHEMA
+from chicrime.store.state import RunRecord, StateView
 
 __all__ = [
     "ARREST_RATES_SCHEMA",
@@ -165,10 +166,6 @@ def _empty(schema: pl.Schema) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class Analytics:
     """Read-only analytics over the lake and state under `data_dir`. Safe to share by threads.
 
@@ -190,15 +187,14 @@ class Analytics:
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.data_dir = data_dir
-        self._clock = clock or _utc_now
-        self._files = LakeFiles(data_dir / "lake")
-        self._connections = Connections(temp_directory=data_dir / "cache" / "duckdb")
+        layout = Layout(data_dir)
+        self._clock = clock or utc_now
+        self._files = LakeFiles(layout.lake_dir)
+        self._connections = Connections(temp_directory=layout.duckdb_temp_dir)
         self._cache = (
-            ResultCache(cache_dir or data_dir / "cache" / "analytics", cache_size_bytes)
-            if cache
-            else None
+            ResultCache(cache_dir or layout.query_cache_dir, cache_size_bytes) if cache else None
         )
-        self._history = StateHistory(data_dir / "state" / "chicrime.db")
+        self._history = StateView(layout.state_db)
         self._on_query = on_query
 
     # -- the lake as a whole ------------------------------------------------------------------
@@ -227,7 +223,7 @@ class Analytics:
         stats = self._lake_stats()
         if stats.first is None or stats.last is None:
             return None
-        tomorrow = self._clock().astimezone(ZoneInfo(TIMEZONE)).date() + dt.timedelta(days=1)
+        tomorrow = self._clock().astimezone(CHICAGO).date() + dt.timedelta(days=1)
         end = stats.last.date()
         if end > tomorrow:
             end = self._newest_date_until(stats.first.date(), tomorrow) or end
@@ -263,7 +259,7 @@ class Analytics:
             synthetic=self._history.last_success_kind() == "demo",
         )
 
-    def recent_runs(self, n: int = 10) -> list[dict[str, object]]:
+    def recent_runs(self, n: int = 10) -> list[RunRecord]:
         """The newest `n` rows of `runs`, newest first; empty when there is no readable state db.
 
         Not memoised: a failed run changes history without changing the lake.

@@ -9,13 +9,13 @@ by the month of their `date`), so only the first and last month pay for one.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from chicrime.analytics.filters import Filters
+from chicrime.store.versions import current_version, version_partitions
 
 __all__ = ["LakeFiles", "MonthFiles", "newest_first", "selection", "whole_lake"]
 
@@ -33,10 +33,7 @@ class MonthFiles:
 
 
 class LakeFiles:
-    """The Parquet files of lake versions under `lake_root`, listed once per version.
-
-    A version directory never changes after its commit, so its listing is remembered.
-    """
+    """The Parquet files of lake versions under `lake_root`, listed once per version."""
 
     def __init__(self, lake_root: Path) -> None:
         self.lake_root = lake_root
@@ -44,28 +41,18 @@ class LakeFiles:
         self._listed: tuple[str, tuple[MonthFiles, ...]] | None = None
 
     def version(self) -> str | None:
-        """The current version (the `crimes` link's target), or None when there is no lake yet."""
-        try:
-            return os.readlink(self.lake_root / "crimes")
-        except OSError:  # missing, or not a link: no lake chicrime committed
-            return None
+        """The current version, or None when there is no lake chicrime committed yet."""
+        return current_version(self.lake_root)
 
     def months(self, version: str) -> tuple[MonthFiles, ...]:
         """Every month partition of `version`, oldest first; empty if the version is gone."""
         with self._lock:
             if self._listed is not None and self._listed[0] == version:
                 return self._listed[1]
-        found: dict[tuple[int, int], list[str]] = {}
-        for path in sorted((self.lake_root / version).glob("year=*/month=*/*.parquet")):
-            try:
-                key = (
-                    int(path.parent.parent.name.removeprefix("year=")),
-                    int(path.parent.name.removeprefix("month=")),
-                )
-            except ValueError:
-                continue  # not a partition directory chicrime wrote
-            found.setdefault(key, []).append(str(path))
-        listing = tuple(MonthFiles(y, m, tuple(files)) for (y, m), files in sorted(found.items()))
+        listing = tuple(
+            MonthFiles(year, month, tuple(str(f) for f in files))
+            for (year, month), files in version_partitions(self.lake_root / version).items()
+        )
         with self._lock:
             self._listed = (version, listing)
         return listing

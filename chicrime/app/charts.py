@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from chicrime.analytics import MAP_POINTS_LIMIT, MAP_POINTS_MAX_DAYS, Filters
 from chicrime.app import figures
 from chicrime.app.context import current
 from chicrime.app.figures import Figure
-from chicrime.ingest.boundaries import community_areas_path
+from chicrime.store.geo import read_boundaries
 
 __all__ = [
     "arrest_rates",
-    "community_areas_geojson",
     "incidents_over_time",
     "map_view",
     "top_types",
@@ -43,16 +39,6 @@ def arrest_rates(filters: Filters) -> Figure | None:
     return None if rates.is_empty() else figures.arrest_rate_bar(rates)
 
 
-def community_areas_geojson(data_dir: Path) -> dict[str, object] | None:
-    """The community-area boundaries ingestion cached under `geo/`, if it could fetch them."""
-    path = community_areas_path(data_dir)
-    try:
-        loaded = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return loaded if isinstance(loaded, dict) else None
-
-
 def map_view(filters: Filters) -> tuple[Figure | None, str]:
     """Points for short ranges; otherwise an aggregate, with the note that says so."""
     context = current()
@@ -66,7 +52,7 @@ def map_view(filters: Filters) -> tuple[Figure | None, str]:
                 "shown. Narrow the filters to see all of them."
             )
         return (None if points.is_empty() else figures.points_map(points, style)), note
-    areas = community_areas_geojson(context.settings.data_dir)
+    areas = read_boundaries(context.settings.layout.community_areas)
     if areas is not None:
         counts = analytics.community_area_counts(filters)
         note = (

@@ -25,8 +25,9 @@ import stamina
 
 from chicrime import __version__
 from chicrime.errors import SocrataRequestError, SocrataUnavailableError
-from chicrime.ingest.schema import API_FIELDS, STRUCTURE
+from chicrime.ingest.records import STRUCTURE
 from chicrime.redaction import Redactor
+from chicrime.store.schema import RECORD_FIELDS
 
 __all__ = ["SocrataClient", "and_where", "quote_literal"]
 
@@ -219,7 +220,7 @@ class SocrataClient:
         return self._request({"$select": "count(*)", "$where": where}, parse_count)
 
     def fetch_pages(
-        self, where: str | None, page_limit: int, fields: Sequence[str] = API_FIELDS
+        self, where: str | None, page_limit: int, fields: Sequence[str] = RECORD_FIELDS
     ) -> Iterator[pl.DataFrame]:
         """Yield every row matching `where` once, as pages of raw string columns in `id` order.
 

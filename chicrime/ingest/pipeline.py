@@ -15,37 +15,30 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import shutil
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from chicrime.clock import chicago_wall_clock, utc_now
 from chicrime.errors import DataDirConflictError, IncompletePullError, MassDeletionError
 from chicrime.ingest.boundaries import refresh_community_areas
 from chicrime.ingest.client import SocrataClient, and_where, quote_literal
-from chicrime.ingest.lake import Lake
-from chicrime.ingest.lock import run_lock
-from chicrime.ingest.schema import TIMEZONE, normalise
-from chicrime.ingest.staging import Partition, Staging, quarantine_rows
-from chicrime.ingest.state import IngestState, RunTotals, StateStore, wall_text
-from chicrime.ingest.verify import VerifyReport, verify_lake
+from chicrime.ingest.records import normalise
 from chicrime.progress import LogProgress, ProgressFactory
-from chicrime.redaction import Redactor
 from chicrime.settings import Settings
+from chicrime.store.run import Committed, WriterRun, capped, watermark_ceiling, writer_run
+from chicrime.store.staging import Staging, quarantine_rows
+from chicrime.store.state import IngestState, RunTotals, wall_text
+from chicrime.store.verify import VerifyReport, verify_lake
 
 __all__ = [
     "UPDATED_OVERLAP",
     "IngestResult",
     "ingest_once",
     "open_client",
-    "open_state",
     "plan_window",
-    "recover",
     "repair_lake",
 ]
 
@@ -85,27 +78,6 @@ class IngestResult:
     watermark_after: dt.datetime | None
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _chicago_wall_clock(now: dt.datetime) -> dt.datetime:
-    return now.astimezone(ZoneInfo(TIMEZONE)).replace(tzinfo=None)
-
-
-def _watermark_ceiling(now: dt.datetime) -> dt.datetime:
-    """The latest wall-clock time a watermark may hold: now in Chicago plus one day.
-
-    A record dated (or updated) later is a data-entry error or a clock jump; letting it set the
-    watermark would move every later window past the records still to come.
-    """
-    return _chicago_wall_clock(now) + dt.timedelta(days=1)
-
-
-def _capped(moment: dt.datetime | None, ceiling: dt.datetime) -> dt.datetime | None:
-    return None if moment is None else min(moment, ceiling)
-
-
 def _deletion_limit(window_rows: int, max_percent: float) -> int:
     """The most deletions a run may apply to a window of `window_rows` lake rows."""
     return max(_DELETE_FLOOR, int(window_rows * max_percent / 100))
@@ -116,42 +88,21 @@ def plan_window(
 ) -> Window:
     """The run's window: `--since`, else watermark - BACKFILL_DAYS, else START_DATE (first run).
 
-    Watermarks are read capped at `_watermark_ceiling(now)`, so a future date stored by an older
+    Watermarks are read capped at `watermark_ceiling(now)`, so a future date stored by an older
     chicrime cannot push the window past today either.
     """
-    ceiling = _watermark_ceiling(now)
+    ceiling = watermark_ceiling(now)
     updated_since = None
     if prior is not None and prior.watermark_max_updated_on is not None:
         updated_since = min(prior.watermark_max_updated_on, ceiling) - UPDATED_OVERLAP
-    watermark = _capped(prior.watermark_max_date, ceiling) if prior is not None else None
+    watermark = capped(prior.watermark_max_date, ceiling) if prior is not None else None
     if since is not None:
         start = since
     elif watermark is not None:
         start = watermark.date() - dt.timedelta(days=settings.backfill_days)
     else:
-        start = settings.first_window_start(_chicago_wall_clock(now).date())
+        start = settings.first_window_start(chicago_wall_clock(now).date())
     return Window(start=dt.datetime.combine(start, dt.time()), updated_since=updated_since)
-
-
-def open_state(settings: Settings) -> StateStore:
-    """The state database as every writer opens it: its busy timeout, errors stored redacted."""
-    return StateStore(
-        settings.state_db, timeout=settings.sqlite_timeout, redact=Redactor(settings.secrets)
-    )
-
-
-def recover(state: StateStore, lake: Lake, staging_root: Path, now: dt.datetime) -> None:
-    """Repair what a dead run left: its `running` row, half-built versions, staging files.
-
-    Call only under the run lock (anything unreferenced could be another run's work).
-    """
-    abandoned = state.fail_abandoned_runs(finished_at=now)
-    if abandoned:
-        log.warning("marked interrupted runs as failed", extra={"run_ids": abandoned})
-    removed = lake.remove_stale_versions()
-    if removed:
-        log.info("removed stale lake versions", extra={"versions": removed})
-    shutil.rmtree(staging_root, ignore_errors=True)
 
 
 def open_client(settings: Settings) -> SocrataClient:
@@ -211,80 +162,62 @@ def _locked_run(
     clock: Callable[[], dt.datetime],
     progress: ProgressFactory,
     on_step: Callable[[str], None] | None,
-) -> Iterator[_Run]:
-    """A run under the lock, with the state and (unless given) a client open for its duration."""
-    with run_lock(settings.state_dir / "ingest.lock"):
-        state = open_state(settings)
+) -> Iterator[_Ingestion]:
+    """A writer run with (unless given) a client open for its duration."""
+    with writer_run(settings, clock=clock, progress=progress, on_step=on_step) as run:
         active = client or open_client(settings)
         try:
-            yield _Run(settings, state, active, clock, progress, on_step or (lambda _step: None))
+            yield _Ingestion(run, active)
         finally:
             if client is None:
                 active.close()
-            state.close()
 
 
-class _Run:
-    def __init__(
-        self,
-        settings: Settings,
-        state: StateStore,
-        client: SocrataClient,
-        clock: Callable[[], dt.datetime],
-        progress: ProgressFactory,
-        on_step: Callable[[str], None],
-    ) -> None:
-        self.settings, self.state, self.client = settings, state, client
-        self.clock, self.progress, self.on_step = clock, progress, on_step
-        self.lake = Lake(settings.lake_dir)
-        self.redact = Redactor(settings.secrets)
-        self.rows_fetched = 0
-        self.rows_quarantined = 0
+class _Ingestion:
+    """An ingestion or repair run: pulls from upstream into a `WriterRun`'s staging."""
+
+    def __init__(self, run: WriterRun, client: SocrataClient) -> None:
+        self.run, self.client, self.settings = run, client, run.settings
         self.returned_ids: list[pl.Series] = []  # every id upstream sent, quarantined ones too
 
     def ingest(self, since: dt.date | None) -> IngestResult:
-        self._prepare()
-        prior = self.state.ingest_state(self.settings.dataset_id)
-        window = plan_window(self.settings, prior, since, self.clock())
-        watermark_before = prior.watermark_max_date if prior else None
-        run_id = self._start("backfill" if since else "ingest", window, watermark_before)
-        with self._recorded(run_id) as staging:
+        self._refuse_demo_lake()
+        window = plan_window(self.settings, self.run.prior(), since, self.run.clock())
+        run_id = self.run.start(
+            "backfill" if since else "ingest", window.start, window.updated_since
+        )
+        with self.run.staged(run_id) as staging:
             queries = window.queries()
             counts = [self.client.count(where) for where in queries]
-            bar = self.progress("fetching rows", sum(counts), "rows")
+            bar = self.run.progress("fetching rows", sum(counts), "rows")
             for where, counted in zip(queries, counts, strict=True):
                 self._pull(staging, run_id, where, counted, bar.update)
             bar.close()
-            self.on_step("fetched")
+            self.run.on_step("fetched")
             deleted = self._confirm_deletions(staging, run_id, window.start)
-            totals, watermark_after = self._commit(run_id, staging, deleted, watermark_before)
-        return self._finished(
-            IngestResult(run_id, window, totals, watermark_before, watermark_after)
-        )
+            committed = self.run.commit(run_id, staging, deleted, label=f"r{run_id:06d}")
+        return self._finished(run_id, window, committed)
 
     def repair(self) -> tuple[VerifyReport, IngestResult | None]:
-        self._prepare()
-        report = verify_lake(self.lake, self.state, self.settings.dataset_id)
+        self._refuse_demo_lake()
+        report = verify_lake(self.run.lake, self.run.state, self.settings.dataset_id)
         if report.clean:
             return report, None
         damaged = report.damaged_partitions
-        prior = self.state.ingest_state(self.settings.dataset_id)
-        watermark_before = prior.watermark_max_date if prior else None
         # The window a repair records: its first damaged month, or today when only ids or the
         # state need mending.
-        today = _chicago_wall_clock(self.clock()).replace(hour=0, minute=0, second=0, microsecond=0)
-        window = Window(dt.datetime(*damaged[0], 1) if damaged else today, updated_since=None)
-        run_id = self._start("repair", window, watermark_before)
-        log.warning(
-            "repairing the lake",
-            extra={
-                "run_id": run_id,
-                "damaged_months": len(damaged),
-                "suspect_ids": len(report.suspect_ids),
-            },
+        today = chicago_wall_clock(self.run.clock()).replace(
+            hour=0, minute=0, second=0, microsecond=0
         )
-        with self._recorded(run_id) as staging:
-            bar = self.progress("re-fetching damaged months", len(damaged), "months")
+        window = Window(dt.datetime(*damaged[0], 1) if damaged else today, updated_since=None)
+        run_id = self.run.start(
+            "repair",
+            window.start,
+            damaged_months=len(damaged),
+            suspect_ids=len(report.suspect_ids),
+        )
+        with self.run.staged(run_id) as staging:
+            bar = self.run.progress("re-fetching damaged months", len(damaged), "months")
             for year, month in damaged:
                 where = _month_query(year, month)
                 self._pull(staging, run_id, where, self.client.count(where), lambda _n: None)
@@ -293,132 +226,43 @@ class _Run:
             suspects = pl.Series("id", report.suspect_ids, pl.Int64)
             self._pull_ids(staging, run_id, suspects)
             gone = suspects.filter(~suspects.is_in(self._returned().drop_nulls().implode()))
-            totals, watermark_after = self._commit(
-                run_id, staging, gone.to_list(), watermark_before, replaced=damaged
+            committed = self.run.commit(
+                run_id, staging, gone.to_list(), label=f"r{run_id:06d}", replaced=damaged
             )
-        result = IngestResult(run_id, window, totals, watermark_before, watermark_after)
-        return report, self._finished(result)
+        return report, self._finished(run_id, window, committed)
 
-    def _prepare(self) -> None:
-        """Clear what a dead run left, and refuse to mix real records into a demo lake."""
-        recover(self.state, self.lake, self.settings.staging_dir, self.clock())
-        if self.state.last_success_kind() == "demo" and self.lake.partition_files():
+    def _refuse_demo_lake(self) -> None:
+        """Real records are never mixed into a synthetic lake."""
+        if self.run.state.last_success_kind() == "demo" and self.run.lake.partition_files():
             raise DataDirConflictError(
                 f"{self.settings.data_dir} holds a synthetic lake written by `chicrime demo`; "
                 "real records would be mixed into it (run `chicrime demo` again to rebuild it). "
                 "Point DATA_DIR at another directory for real data."
             )
 
-    def _start(self, kind: str, window: Window, watermark_before: dt.datetime | None) -> int:
-        run_id = self.state.start_run(
-            dataset_id=self.settings.dataset_id,
-            kind=kind,
-            started_at=self.clock(),
-            window_start=window.start,
-            updated_since=window.updated_since,
-            watermark_before=watermark_before,
-            pid=os.getpid(),
-        )
-        log.info(
-            "run started",
-            extra={
-                "run_id": run_id,
-                "kind": kind,
-                "dataset": self.settings.dataset_id,
-                "window_start": wall_text(window.start),
-                "updated_since": wall_text(window.updated_since),
-            },
-        )
-        return run_id
-
-    @contextmanager
-    def _recorded(self, run_id: int) -> Iterator[Staging]:
-        """The run's staging area; if the block raises, the run is recorded failed."""
-        with (
-            self.state.failure_recorded(
-                run_id, clock=self.clock, rows_fetched=lambda: self.rows_fetched
-            ),
-            Staging(self.settings.staging_dir / f"run-{run_id:06d}") as staging,
-        ):
-            yield staging
-
-    def _commit(
-        self,
-        run_id: int,
-        staging: Staging,
-        deleted: list[int],
-        watermark_before: dt.datetime | None,
-        replaced: Collection[Partition] = (),
-    ) -> tuple[RunTotals, dt.datetime | None]:
-        """Merge staging into a new lake version, swap it in, then record the success."""
-        plan = self.lake.plan_merge(staging, deleted, replaced=replaced)
-        bar = self.progress("rewriting partitions", len(plan.partitions), "partitions")
-
-        def partition_done(_partition: Partition) -> None:
-            bar.update(1)
-            self.on_step("partition_written")
-
-        stats = self.lake.commit(staging, plan, label=f"r{run_id:06d}", on_partition=partition_done)
-        bar.close()
-        self.on_step("lake_committed")
-
-        summary = self.lake.summary()
-        totals = RunTotals(
-            rows_fetched=self.rows_fetched,
-            rows_quarantined=self.rows_quarantined,
-            rows_written=stats.rows_written,
-            rows_new=stats.rows_new,
-            rows_deleted=stats.rows_deleted,
-            partitions_rewritten=stats.partitions_rewritten,
-            lake_version=stats.version,
-        )
-        ceiling = _watermark_ceiling(self.clock())
-        if summary.max_date is not None and summary.max_date > ceiling:
-            log.warning(
-                "records dated in the future are kept; the watermark stops at tomorrow",
-                extra={"newest_date": wall_text(summary.max_date), "watermark": wall_text(ceiling)},
-            )
-        watermark_after = _capped(summary.max_date, ceiling) or watermark_before
-        self.state.finish_success(
-            run_id,
-            dataset_id=self.settings.dataset_id,
-            finished_at=self.clock(),
-            totals=totals,
-            watermark_max_date=watermark_after,
-            watermark_max_updated_on=_capped(summary.max_updated_on, ceiling),
-            backfill_days=self.settings.backfill_days,
-        )
-        return totals, watermark_after
-
-    def _finished(self, result: IngestResult) -> IngestResult:
+    def _finished(self, run_id: int, window: Window, committed: Committed) -> IngestResult:
         """After the state commit: optional work, and the run's summary line."""
-        self.on_step("state_committed")
         self._after_commit()
-        totals = result.totals
-        log.info(
-            "run finished",
-            extra={
-                "run_id": result.run_id,
-                "rows_fetched": totals.rows_fetched,
-                "rows_written": totals.rows_written,
-                "rows_new": totals.rows_new,
-                "rows_deleted": totals.rows_deleted,
-                "rows_quarantined": totals.rows_quarantined,
-                "partitions_rewritten": totals.partitions_rewritten,
-                "watermark": wall_text(result.watermark_after),
-            },
+        self.run.finished(run_id, committed)
+        return IngestResult(
+            run_id,
+            window,
+            committed.totals,
+            committed.watermark_before,
+            committed.watermark_after,
         )
-        return result
 
     def _after_commit(self) -> None:
         """Optional work once the run is committed: a failure here is a warning, never a failed
         run (the lake and state are already the new ones)."""
         try:
-            refresh_community_areas(self.client, self.settings.data_dir, self.clock())
+            refresh_community_areas(
+                self.client, self.settings.layout.community_areas, self.run.clock()
+            )
         except Exception as exc:  # whatever goes wrong, the committed run stays a success
             log.warning(
                 "community-area boundaries not fetched; the map will use hexagons",
-                extra={"error": self.redact.line(str(exc) or type(exc).__name__)},
+                extra={"error": self.run.redact.line(str(exc) or type(exc).__name__)},
             )
 
     def _pull(
@@ -463,14 +307,14 @@ class _Run:
         for page in self.client.fetch_pages(where, self.settings.page_limit):
             normalised = normalise(page)
             staging.add(normalised.rows)
-            if quarantine_rows(self.settings.quarantine_dir, run_id, normalised.rejected):
+            if quarantine_rows(self.settings.layout.quarantine_dir, run_id, normalised.rejected):
                 log.warning(
                     "rows quarantined",
                     extra={"run_id": run_id, "rows": normalised.rejected.height},
                 )
             arrived += page.height
-            self.rows_fetched += page.height
-            self.rows_quarantined += normalised.rejected.height
+            self.run.rows_fetched += page.height
+            self.run.rows_quarantined += normalised.rejected.height
             self.returned_ids.append(page.get_column("id").cast(pl.Int64, strict=False))
             advance(page.height)
         return arrived
@@ -495,7 +339,7 @@ class _Run:
         is quarantined keeps its lake row. Nothing is deleted when a record arrived without a
         usable id (it may be any of them), and `MassDeletionError` refuses an implausible share.
         """
-        in_window = self.lake.ids_dated_since(start)
+        in_window = self.run.lake.ids_dated_since(start)
         missing = in_window.filter(~in_window.is_in(self._returned().drop_nulls().implode()))
         if missing.is_empty():
             return []

@@ -1,4 +1,4 @@
-"""The lake's columns and the normalisation of raw API rows into them (polars, vectorised).
+"""Raw API rows normalised into lake rows (polars, vectorised).
 
 Socrata sends every value as a string (booleans excepted) and omits null keys. `normalise` turns
 a page of such rows into typed lake rows and sets aside, with a reason, every row that has no
@@ -13,73 +13,24 @@ from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = [
-    "API_FIELDS",
-    "LAKE_SCHEMA",
-    "STRUCTURE",
-    "TIMEZONE",
-    "Normalised",
-    "normalise",
-    "raw_frame",
-]
+from chicrime.store.schema import LAKE_SCHEMA, RECORD_FIELDS
 
-TIMEZONE = "America/Chicago"
+__all__ = ["STRUCTURE", "Normalised", "normalise", "raw_frame"]
+
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.f"
 # A raw page's column naming values of the wrong JSON shape (an object where text belongs...):
 # null when the record is well formed. Set by the client, read by `normalise`.
 STRUCTURE = "__structure"
 
-_TEXT = (
-    "case_number",
-    "block",
-    "iucr",
-    "primary_type",
-    "description",
-    "location_description",
-    "beat",
-    "district",
-    "ward",
-    "community_area",
-    "fbi_code",
-)
 _BOOLEANS = ("arrest", "domestic")
 _FLOATS = ("latitude", "longitude")
 _TIMESTAMPS = ("date", "updated_on")
 
-LAKE_SCHEMA = pl.Schema(
-    {
-        "id": pl.Int64(),
-        "case_number": pl.String(),
-        "date": pl.Datetime("us"),
-        "block": pl.String(),
-        "iucr": pl.String(),
-        "primary_type": pl.String(),
-        "description": pl.String(),
-        "location_description": pl.String(),
-        "arrest": pl.Boolean(),
-        "domestic": pl.Boolean(),
-        "beat": pl.String(),
-        "district": pl.String(),
-        "ward": pl.String(),
-        "community_area": pl.String(),
-        "fbi_code": pl.String(),
-        "latitude": pl.Float64(),
-        "longitude": pl.Float64(),
-        "updated_on": pl.Datetime("us"),
-        "year": pl.Int16(),
-        "month": pl.Int8(),
-    }
-)
-
-# What the client asks the API for: every lake column except the two derived from `date`.
-API_FIELDS: tuple[str, ...] = tuple(c for c in LAKE_SCHEMA if c not in ("year", "month"))
-_RAW_SCHEMA = pl.Schema({name: pl.String for name in API_FIELDS})
-
 
 def raw_frame(rows: pl.DataFrame) -> pl.DataFrame:
-    """Conform a frame of raw API values to exactly `API_FIELDS`, all strings, missing → null."""
-    missing = [pl.lit(None, pl.String).alias(c) for c in API_FIELDS if c not in rows.columns]
-    return rows.with_columns(missing).select(pl.col(c).cast(pl.String) for c in API_FIELDS)
+    """Conform raw API values to exactly `RECORD_FIELDS`, all strings, missing → null."""
+    missing = [pl.lit(None, pl.String).alias(c) for c in RECORD_FIELDS if c not in rows.columns]
+    return rows.with_columns(missing).select(pl.col(c).cast(pl.String) for c in RECORD_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -146,9 +97,9 @@ def normalise(raw: pl.DataFrame) -> Normalised:
     )
     good = frame.filter(pl.col("reason").is_null())
     rows = good.select(
-        *(pl.col(f"__parsed_{c}").alias(c) if c in _CHECKED else pl.col(c) for c in API_FIELDS),
+        *(pl.col(f"__parsed_{c}").alias(c) if c in _CHECKED else pl.col(c) for c in RECORD_FIELDS),
         pl.col("__parsed_date").dt.year().cast(pl.Int16).alias("year"),
         pl.col("__parsed_date").dt.month().cast(pl.Int8).alias("month"),
     ).cast(LAKE_SCHEMA)
-    rejected = frame.filter(pl.col("reason").is_not_null()).select(*API_FIELDS, "reason")
+    rejected = frame.filter(pl.col("reason").is_not_null()).select(*RECORD_FIELDS, "reason")
     return Normalised(rows=rows, rejected=rejected)

@@ -22,19 +22,16 @@ from pathlib import Path
 import polars as pl
 
 from chicrime.errors import LakeError
-from chicrime.ingest.faults import reading, writing
-from chicrime.ingest.schema import LAKE_SCHEMA, TIMEZONE
-from chicrime.ingest.staging import SEQ, Partition, Staging, partition_dir
+from chicrime.store.faults import reading, writing
+from chicrime.store.layout import LAKE_LINK, VERSION_PREFIX, Partition, partition_dir
+from chicrime.store.schema import LAKE_SCHEMA, PARQUET_METADATA
+from chicrime.store.staging import SEQ, Staging
+from chicrime.store.versions import current_version, version_partitions
 
 __all__ = ["Lake", "LakeSummary", "MergePlan", "MergeStats"]
 
 log = logging.getLogger(__name__)
 
-PARQUET_METADATA = {
-    "chicrime.timezone": TIMEZONE,
-    "chicrime.timestamps": "date and updated_on are wall-clock times in America/Chicago, no zone",
-}
-_VERSION_PREFIX = ".v-"
 _EARLIEST = datetime(1, 1, 1)
 # Staged rows planned at once; bounds the planning memory of a full backfill (~70 MB a bucket).
 _BUCKET_ROWS = 1_000_000
@@ -87,36 +84,24 @@ class Lake:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.link = root / "crimes"
+        self.link = root / LAKE_LINK
 
     # -- reading ------------------------------------------------------------------------------
 
     def version(self) -> str | None:
         """The current version's directory name; it changes with every commit that changed data."""
-        if self.link.is_symlink():
-            return os.readlink(self.link)
-        if self.link.is_dir():
+        version = current_version(self.root)
+        if version is None and self.link.is_dir():
             raise LakeError(
                 f"{self.link} is a plain directory, not chicrime's versioned lake link. Move it "
                 "aside (or point DATA_DIR elsewhere) and run `chicrime ingest --once` again."
             )
-        return None
-
-    def _current_dir(self) -> Path | None:
-        version = self.version()
-        return None if version is None else self.root / version
+        return version
 
     def partition_files(self) -> dict[Partition, list[Path]]:
         """The current version's Parquet files, by partition."""
-        current = self._current_dir()
-        found: dict[Partition, list[Path]] = {}
-        if current is None:
-            return found
-        for path in sorted(current.glob("year=*/month=*/*.parquet")):
-            year = int(path.parent.parent.name.removeprefix("year="))
-            month = int(path.parent.name.removeprefix("month="))
-            found.setdefault((year, month), []).append(path)
-        return found
+        version = self.version()
+        return {} if version is None else version_partitions(self.root / version)
 
     def scan(
         self, partitions: Collection[Partition] | None = None, exclude: Collection[Partition] = ()
@@ -169,14 +154,16 @@ class Lake:
         deleted_ids: Collection[int],
         bucket_rows: int = _BUCKET_ROWS,
         replaced: Collection[Partition] = (),
+        staged_always_win: bool = False,
     ) -> MergePlan:
         """Decide, per id, which copy survives: the most recent `updated_on` wins.
 
         Within the run a later page beats an earlier one on a tie; a staged copy beats the lake's
-        on a tie (it is what upstream serves now). Deleted ids lose their lake rows. The current
-        content of `replaced` partitions (damaged ones under repair) is ignored: they are
-        rebuilt from staged rows alone. Ids are planned in hash buckets of about `bucket_rows`
-        staged rows, so memory stays bounded for a full 25-year backfill too.
+        on a tie (it is what upstream serves now), and always with `staged_always_win` (for a
+        run that defines the lake's content, like the demo's). Deleted ids lose their lake rows.
+        The current content of `replaced` partitions (damaged ones under repair) is ignored:
+        they are rebuilt from staged rows alone. Ids are planned in hash buckets of about
+        `bucket_rows` staged rows, so memory stays bounded for a full 25-year backfill too.
         """
         buckets = max(1, -(-staging.rows // bucket_rows))
         deleted = pl.Series("id", list(deleted_ids), pl.Int64)
@@ -210,9 +197,10 @@ class Lake:
                 ),
                 on="id",
             )
-            staged_wins = pl.col("staged_updated_on").fill_null(_EARLIEST) >= pl.col(
-                "updated_on"
-            ).fill_null(_EARLIEST)
+            staged_wins = pl.lit(staged_always_win) | (
+                pl.col("staged_updated_on").fill_null(_EARLIEST)
+                >= pl.col("updated_on").fill_null(_EARLIEST)
+            )
             moved = (pl.col("year") != pl.col("staged_year")) | (
                 pl.col("month") != pl.col("staged_month")
             )
@@ -260,7 +248,7 @@ class Lake:
             for part, files in self.partition_files().items()
             if part not in plan.replaced
         }
-        build_name = f"{_VERSION_PREFIX}{label}-{secrets.token_hex(3)}"
+        build_name = f"{VERSION_PREFIX}{label}-{secrets.token_hex(3)}"
         build = self.root / build_name
         with writing(build):
             build.mkdir(parents=True)
@@ -370,7 +358,7 @@ class Lake:
             if name.startswith(".crimes-") and name.endswith(".tmp"):
                 entry.unlink()
                 removed.append(name)
-            elif name.startswith(_VERSION_PREFIX):
+            elif name.startswith(VERSION_PREFIX):
                 shutil.rmtree(entry)
                 removed.append(name)
         return removed

@@ -12,22 +12,15 @@ from pathlib import Path
 
 import polars as pl
 
-from chicrime.ingest.faults import writing
-from chicrime.ingest.schema import LAKE_SCHEMA
+from chicrime.store.faults import writing
+from chicrime.store.layout import Partition, partition_dir
+from chicrime.store.schema import LAKE_SCHEMA
 
-__all__ = ["SEQ", "Partition", "Staging", "partition_dir", "quarantine_rows"]
+__all__ = ["SEQ", "Staging", "quarantine_rows"]
 
 SEQ = "_seq"
 
-Partition = tuple[int, int]
-
 _STAGED_SCHEMA = pl.Schema({**LAKE_SCHEMA, SEQ: pl.Int64()})
-
-
-def partition_dir(root: Path, partition: Partition) -> Path:
-    """`root/year=YYYY/month=MM`: the hive layout, month zero-padded."""
-    year, month = partition
-    return root / f"year={year:04d}" / f"month={month:02d}"
 
 
 class Staging:

@@ -17,12 +17,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from chicrime.errors import StateError
 from chicrime.redaction import Redactor
 
-__all__ = ["MIGRATIONS", "IngestState", "RunRecord", "RunTotals", "StateStore"]
+__all__ = ["MIGRATIONS", "IngestState", "RunRecord", "RunTotals", "StateStore", "StateView"]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -358,6 +360,11 @@ class StateStore:
             )
         return ids
 
+    def last_success_at(self) -> str | None:
+        """The newest `ingest_state.last_success_at` (a UTC instant as text), or None."""
+        rows = self._query("SELECT max(last_success_at) FROM ingest_state")
+        return None if not rows or rows[0][0] is None else str(rows[0][0])
+
     def last_success_kind(self) -> str | None:
         """The `kind` of the newest successful run ('ingest', 'backfill', 'demo'), or None."""
         rows = self._query(
@@ -371,6 +378,44 @@ class StateStore:
             f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY run_id DESC LIMIT ?", (limit,)
         )
         return [RunRecord(*row) for row in rows]
+
+
+class StateView:
+    """What readers (the dashboard) may ask of the state database: each question on a fresh
+    read-only connection, so a reader never changes run history or holds a run up for long.
+
+    A missing, locked, damaged or older-schema database answers "no history" (None, or an
+    empty list) with a warning in the log, never an exception.
+    """
+
+    def __init__(self, path: Path, *, timeout: float = 2.0) -> None:
+        self.path = path
+        self.timeout = timeout
+
+    def last_success_at(self) -> str | None:
+        return self._read(StateStore.last_success_at)
+
+    def last_success_kind(self) -> str | None:
+        return self._read(StateStore.last_success_kind)
+
+    def recent_runs(self, limit: int) -> list[RunRecord]:
+        return self._read(lambda store: store.recent_runs(limit)) or []
+
+    def _read(self, question: Callable[[StateStore], T]) -> T | None:
+        if not self.path.is_file():
+            return None
+        try:
+            store = StateStore(self.path, timeout=self.timeout, readonly=True)
+        except StateError as exc:
+            log.warning("cannot read run history: %s", exc)
+            return None
+        try:
+            return question(store)
+        except StateError as exc:
+            log.warning("cannot read run history: %s", exc)
+            return None
+        finally:
+            store.close()
 
 
 def state_error(path: Path, exc: Exception, timeout: float) -> StateError:

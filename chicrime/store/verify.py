@@ -18,10 +18,10 @@ from typing import Literal
 
 import polars as pl
 
-from chicrime.ingest.lake import Lake
-from chicrime.ingest.schema import LAKE_SCHEMA
-from chicrime.ingest.staging import Partition
-from chicrime.ingest.state import StateStore, wall_text
+from chicrime.store.lake import Lake
+from chicrime.store.layout import Partition
+from chicrime.store.schema import LAKE_SCHEMA
+from chicrime.store.state import StateStore, wall_text
 
 __all__ = ["Problem", "VerifyReport", "verify_lake"]
 
