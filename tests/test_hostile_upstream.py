@@ -225,6 +225,41 @@ def test_a_record_without_a_usable_id_blocks_deletions_for_the_run(
     assert {r["id"] for r in lake_rows(settings.data_dir)} >= {108, 109}
 
 
+def test_a_garbled_page_in_place_of_a_real_one_loses_no_record(
+    dataset: SocrataDataset, server: SocrataServer, settings: Settings
+) -> None:
+    """A page answered with a record that has no id (a proxy's garbage, say) is asked for
+    again: the real page's records arrive, and nothing is quarantined."""
+    dataset.upsert(base_rows())
+    page_limit_one = dataclasses.replace(settings, page_limit=1)
+    # The count answers normally; the first data page is replaced by an id-less record.
+    server.faults.extend([Fault.slow(0), Fault.status(200, body=[{"count": "many"}])])
+
+    result = ingest_once(page_limit_one, clock=clock)
+    pages = [r for r in server.requests if r.params.get("$order") == "id"]
+
+    assert lake_rows(settings.data_dir) == expected_lake(base_rows())
+    assert result.totals.rows_quarantined == 0
+    assert len(pages) == 12  # the garbled page, its repeat, ten rows, the empty page
+
+
+def test_a_record_upstream_really_has_without_an_id_is_asked_for_twice_then_quarantined(
+    dataset: SocrataDataset, server: SocrataServer, settings: Settings
+) -> None:
+    """An id-less record upstream serves every time is a real one: quarantined, the rest kept."""
+    dataset.upsert(base_rows())
+    dataset.set_raw_value(104, "id", "not-a-number")
+
+    result = ingest_once(dataclasses.replace(settings, page_limit=4), clock=clock)
+    pages = [r for r in server.requests if r.params.get("$order") == "id"]
+
+    assert result.totals.rows_quarantined == 1
+    assert [r["id"] for r in lake_rows(settings.data_dir)] == [
+        i for i in range(100, 110) if i != 104
+    ]
+    assert len(pages) == 5  # 3 pages of ids, the one holding "not-a-number" twice, the empty one
+
+
 @pytest.mark.parametrize(
     "body", [[{"count": "many"}], [{"count": -4}], [], {"count": "3"}, [{"count": None}]]
 )

@@ -240,11 +240,34 @@ class SocrataClient:
                 params["$where"] = condition
             if skip:
                 params["$offset"] = str(skip)
-            page = self._request(params, lambda body: parse_page(body, fields))
+            page = self._settled_page(params, fields)
             if page.is_empty():
                 return
             last_id, skip = self._next_keyset(page, last_id, skip)
             yield page
+
+    def _settled_page(self, params: dict[str, str], fields: Sequence[str]) -> pl.DataFrame:
+        """A page; one holding a record whose id cannot be read is asked for again until two
+        answers agree. A garbled answer (a proxy's, say) in place of the real page would
+        otherwise pass for a record upstream really has, and paging would step over the real
+        one. Raises `SocrataUnavailableError` when the answers keep changing.
+        """
+
+        def fetch() -> pl.DataFrame:
+            return self._request(params, lambda body: parse_page(body, fields))
+
+        page = fetch()
+        for _ in range(self._retry_attempts):
+            if page.get_column("id").cast(pl.Int64, strict=False).null_count() == 0:
+                return page
+            again = fetch()
+            if again.equals(page):
+                return page
+            page = again
+        raise SocrataUnavailableError(
+            f"{self.resource_url}: a page holding a record without a readable id changed with "
+            f"each of {self._retry_attempts} requests; the next run asks again"
+        )
 
     def _next_keyset(
         self, page: pl.DataFrame, last_id: int | None, skip: int
