@@ -211,3 +211,48 @@ def test_ingest_refuses_a_demo_lake(upstream: SocrataServer, tmp_path: Path) -> 
     assert result.returncode == 2
     assert "holds a synthetic lake written by `chicrime demo`" in result.stderr
     assert upstream.requests == []
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("serve", "--port", "0"), "argument --port: '0' is not a whole number from 1 to 65,535"),
+        (("serve", "--port", "70000"), "'70000' is not a whole number from 1 to 65,535"),
+        (("serve", "--port", "http"), "'http' is not a whole number from 1 to 65,535"),
+        (("serve", "--workers", "0"), "'0' is not a whole number from 1 to 64"),
+        (("runs", "--limit", "-3"), "argument --limit: '-3' is not a whole number from 1 to"),
+    ],
+)
+def test_numeric_options_out_of_range_exit_2_naming_the_range(
+    tmp_path: Path, args: tuple[str, ...], expected: str
+) -> None:
+    result = run_cli(*args, env={"DATA_DIR": str(tmp_path / "data")}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_help_and_runs_load_no_data_or_network_libraries(tmp_path: Path) -> None:
+    """`chicrime --help` and `chicrime runs` answer without importing polars, httpx, stamina,
+    numpy, duckdb or dash: each command imports what it needs when it runs."""
+    probe = (
+        "import sys\n"
+        "from chicrime.cli import main\n"
+        "for argv in (['--help'], ['runs']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = ('polars', 'httpx', 'stamina', 'numpy', 'duckdb', 'dash', 'pyarrow')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "DATA_DIR": str(tmp_path / "data")},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
