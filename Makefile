@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint bench demo screenshots clean
+.PHONY: install test lint bench demo screenshots constraints clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,5 +37,19 @@ demo: $(STAMP)
 	DATA_DIR=$(DEMO_DATA_DIR) $(BIN)/chicrime demo
 	DATA_DIR=$(DEMO_DATA_DIR) MAP_STYLE=$(DEMO_MAP_STYLE) $(BIN)/chicrime serve --host 127.0.0.1 --port 8050
 
+# Re-pin constraints.txt: what `pip install .` resolves today in a fresh venv (runtime only).
+constraints:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PYTHON) -m venv "$$tmp/venv" && \
+	"$$tmp/venv/bin/pip" install --quiet . && \
+	{ \
+	  echo "# Exact versions of chicrime's runtime dependencies, transitive ones included: the set"; \
+	  echo "# the tests run against. Made by 'make constraints' (a fresh venv, 'pip install .',"; \
+	  echo "# 'pip freeze --exclude chicrime'); regenerate it rather than edit it. To deploy with it:"; \
+	  echo "#   pip install -c constraints.txt .    or    pip install -c constraints.txt chicrime-*.whl"; \
+	  echo "# pip freeze leaves out pip and setuptools (dash requires setuptools; nothing imports it)."; \
+	  "$$tmp/venv/bin/pip" freeze --exclude chicrime; \
+	} > constraints.txt
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build dist *.egg-info

@@ -9,13 +9,16 @@ from chicrime.app import charts, ids
 from chicrime.app.context import chart_callback, current, selection
 from chicrime.app.widgets import chart, kpi_cards
 
-dash.register_page(__name__, path="/arrests", name="Arrests", order=3, title="chicrime · arrests")
-
 
 def layout(**_query: str) -> html.Div:
     return html.Div(
         [html.Div(id=ids.ARRESTS_KPIS, className="mb-3"), chart(ids.ARRESTS_RATES, 520)]
     )
+
+
+dash.register_page(  # type: ignore[no-untyped-call]
+    __name__, path="/arrests", name="Arrests", order=3, title="chicrime · arrests", layout=layout
+)
 
 
 @callback(Output(ids.ARRESTS_KPIS, "children"), Input(ids.FILTERS, "data"))

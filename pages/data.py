@@ -6,14 +6,13 @@ from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, dash_table, html
+from dash import Input, Output, callback, html
+from dash.dash_table.DataTable import DataTable
 
 from chicrime.analytics import CSV_ROW_CAP, TABLE_ROW_CAP
 from chicrime.app import ids
 from chicrime.app.context import NO_MATCH, current, selection
 from chicrime.redaction import Redactor
-
-dash.register_page(__name__, path="/data", name="Data", order=4, title="chicrime · data")
 
 _RUN_COLUMNS = (
     "run_id",
@@ -47,11 +46,17 @@ def layout(**_query: str) -> html.Div:
     )
 
 
-def _table(table_id: str, rows: list[dict[str, object]], page_size: int) -> dash_table.DataTable:
+dash.register_page(  # type: ignore[no-untyped-call]
+    __name__, path="/data", name="Data", order=4, title="chicrime · data", layout=layout
+)
+
+
+def _table(table_id: str, rows: list[dict[str, object]], page_size: int) -> DataTable:
     columns = list(rows[0]) if rows else []
-    return dash_table.DataTable(
+    return DataTable(
         id=table_id + "-grid",
-        data=rows,
+        # Dash's generated type for `data` admits no null cells; the lake has them.
+        data=rows,  # type: ignore[arg-type]
         columns=[{"name": c, "id": c} for c in columns],
         page_size=page_size,
         style_table={"overflowX": "auto"},

@@ -12,13 +12,16 @@ from chicrime.app.context import render_figure
 from chicrime.app.figures import Figure
 from chicrime.app.widgets import chart
 
-dash.register_page(__name__, path="/map", name="Map", order=2, title="chicrime · map")
-
 
 def layout(**_query: str) -> html.Div:
     return html.Div(
         [dbc.Alert(id=ids.MAP_NOTE, color="light", className="py-2"), chart(ids.MAP_GRAPH, 620)]
     )
+
+
+dash.register_page(  # type: ignore[no-untyped-call]
+    __name__, path="/map", name="Map", order=2, title="chicrime · map", layout=layout
+)
 
 
 @callback(

@@ -10,8 +10,6 @@ from chicrime.app import charts, ids
 from chicrime.app.context import chart_callback, current, selection
 from chicrime.app.widgets import chart, kpi_cards, kpi_row
 
-dash.register_page(__name__, path="/", name="Overview", order=0, title="chicrime · overview")
-
 
 def layout(**_query: str) -> html.Div:
     return html.Div(
@@ -25,6 +23,11 @@ def layout(**_query: str) -> html.Div:
             ),
         ]
     )
+
+
+dash.register_page(  # type: ignore[no-untyped-call]
+    __name__, path="/", name="Overview", order=0, title="chicrime · overview", layout=layout
+)
 
 
 @callback(

@@ -10,8 +10,6 @@ from chicrime.app import charts, ids
 from chicrime.app.context import chart_callback
 from chicrime.app.widgets import chart
 
-dash.register_page(__name__, path="/trends", name="Trends", order=1, title="chicrime · trends")
-
 
 def layout(**_query: str) -> html.Div:
     return html.Div(
@@ -25,6 +23,11 @@ def layout(**_query: str) -> html.Div:
             ),
         ]
     )
+
+
+dash.register_page(  # type: ignore[no-untyped-call]
+    __name__, path="/trends", name="Trends", order=1, title="chicrime · trends", layout=layout
+)
 
 
 chart_callback(ids.TRENDS_SERIES, "Incidents over time", charts.incidents_over_time)

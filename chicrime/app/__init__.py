@@ -1,7 +1,7 @@
-"""The Dash app: `create_app(settings)` wires the shell, the pages in `pages/` and two routes.
+"""The Dash app: `create_app(settings)` wires the shell, `chicrime.pages` and two routes.
 
 Routes besides Dash's own: `/vendor/bootstrap.min.css` (Bootstrap 5 served from the installed
-`bootstrap-flask` package, so the dashboard needs no CDN) and `/download/incidents.csv` (the
+`bootstrap-wrapper` package, so the dashboard needs no CDN) and `/download/incidents.csv` (the
 filtered rows, streamed from DuckDB, capped). Every response carries the headers of
 `chicrime.app.security`; malformed requests are refused by `chicrime.app.guards`.
 """
@@ -9,23 +9,38 @@ filtered rows, streamed from DuckDB, capped). Every response carries the headers
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import pkgutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import bootstrap_wrapper
 import dash
-import flask_bootstrap
 from flask import Response, request, send_from_directory, stream_with_context
 
+import chicrime.pages
 from chicrime.analytics import CSV_ROW_CAP, Analytics
 from chicrime.app.context import AppContext, current, install, selection
 from chicrime.app.guards import install_request_guards
 from chicrime.app.security import install_security_headers
 from chicrime.settings import Settings
 
-__all__ = ["PAGES_DIR", "create_app"]
+__all__ = ["create_app"]
 
-PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
-_BOOTSTRAP_CSS = Path(flask_bootstrap.__file__).parent / "static" / "bootstrap5" / "css"
+_BOOTSTRAP_CSS = Path(bootstrap_wrapper.get_bootstrap_css_dir())
+
+
+def _run_pages() -> None:
+    """Run every module of `chicrime.pages` afresh, so its page and callbacks join the new app.
+
+    Dash hands the callbacks declared with `dash.callback` to the next app that starts serving,
+    so each app needs the modules run again (as Dash does for a `pages_folder`). They run under
+    their own names, whether chicrime is installed or editable, so no page is registered twice.
+    """
+    for page in pkgutil.iter_modules(chicrime.pages.__path__, prefix="chicrime.pages."):
+        sys.modules.pop(page.name, None)
+        importlib.import_module(page.name)
 
 
 def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = None) -> dash.Dash:
@@ -38,12 +53,13 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app = dash.Dash(
         __name__,
         use_pages=True,
-        pages_folder=str(PAGES_DIR),
+        pages_folder="",
         external_stylesheets=["/vendor/bootstrap.min.css"],
         title="chicrime",
         update_title="",
         suppress_callback_exceptions=True,
     )
+    _run_pages()
     from chicrime.app import shell
 
     shell.register_callbacks(app)
