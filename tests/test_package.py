@@ -1,6 +1,7 @@
 """The package as users get it: the wheel and sdist built from this checkout, the wheel installed
 in a fresh venv outside the repository (with constraints.txt), where `chicrime demo` and
-`chicrime serve` work, and the sdist's tests collect exactly like the checkout's."""
+`chicrime serve` work, and the sdist's tests collect exactly like the checkout's. The wheel also
+installs and runs on the other Pythons its classifiers name (3.12 and 3.13, from pyenv)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import email.parser
 import importlib.metadata
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -115,9 +117,8 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
     return Dists(wheel=wheel, sdist=sdist)
 
 
-@pytest.fixture(scope="module")
-def venv(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    home = tmp_path_factory.mktemp("installed")
+def installed_venv(home: Path, interpreter: str, wheel: Path) -> Venv:
+    """A fresh venv of `interpreter` under `home` (outside the repo) with `wheel` installed."""
     assert not home.is_relative_to(ROOT)
     (home / "work").mkdir()
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
@@ -125,9 +126,21 @@ def venv(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Venv:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env |= {"DATA_DIR": str(home / "data"), "MAP_STYLE": "white-bg"}
     venv = Venv(root=home / "venv", work=home / "work", env=env)
-    run([sys.executable, "-m", "venv", "--without-pip", str(venv.root)])
-    pip_install(venv, "-c", str(ROOT / "constraints.txt"), str(dists.wheel))
+    run([interpreter, "-m", "venv", "--without-pip", str(venv.root)])
+    pip_install(venv, "-c", str(ROOT / "constraints.txt"), str(wheel))
     return venv
+
+
+@pytest.fixture(scope="module")
+def venv(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    return installed_venv(tmp_path_factory.mktemp("installed"), sys.executable, dists.wheel)
+
+
+def other_python(version: str) -> str | None:
+    """An interpreter for `version` (e.g. "3.13"): on PATH, or among pyenv's versions."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    found = sorted(pyenv.glob(f"versions/{version}.*/bin/python{version}"))
+    return str(found[-1]) if found else shutil.which(f"python{version}")
 
 
 @pytest.fixture(scope="module")
@@ -292,6 +305,29 @@ def test_installed_server_routes_pages_and_reads_the_lake(venv: Venv, dashboard:
     demo = venv.run(str(venv.root / "bin" / "chicrime"), "runs", "--json")
     (run_record,) = json.loads(demo)
     assert f'"{run_record["rows_written"]:,}"' in kpis.text
+
+
+@pytest.mark.parametrize("version", ["3.12", "3.13"])
+def test_the_wheel_runs_on_every_python_it_claims(
+    version: str, dists: Dists, tmp_path: Path
+) -> None:
+    """With the pinned dependencies, the app builds with its five pages and the demo writes
+    the same lake as on this Python."""
+    interpreter = other_python(version)
+    if interpreter is None:
+        assert os.environ.get("CI") != "true", f"no Python {version}: install it with pyenv"
+        pytest.skip(f"no Python {version} on this machine (pyenv install {version})")
+    venv = installed_venv(tmp_path, interpreter, dists.wheel)
+    facts = json.loads(venv.run(venv.python, "-c", PROBE))
+    assert facts["version"] == chicrime.__version__
+    assert facts["registry"] == {f"chicrime.pages.{name}": path for path, name in PAGES.items()}
+    demo = venv.run(str(venv.root / "bin" / "chicrime"), *DEMO_ARGS)
+    checkout = run(
+        [str(Path(sys.executable).with_name("chicrime")), *DEMO_ARGS],
+        cwd=tmp_path,
+        env={**venv.env, "DATA_DIR": str(tmp_path / "checkout")},
+    )
+    assert demo == checkout
 
 
 def test_sdist_tests_collect_like_the_checkout(venv: Venv, dists: Dists) -> None:
