@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -197,6 +198,27 @@ def test_dimensions_list_distinct_types_and_districts_sorted(analytics: Analytic
         primary_types=("ASSAULT", "BATTERY", "NARCOTICS", "ROBBERY", "THEFT"),
         districts=("001", "004", "011"),
     )
+
+
+def test_a_version_without_facts_gives_the_same_lake_wide_answers_by_scanning(
+    analytics: Analytics, lake_dir: Path, tmp_path: Path
+) -> None:
+    """A version an older chicrime committed has no facts file: the same size, range, types and
+    districts come from scanning its files, and the facts path runs no query at all."""
+    older = tmp_path / "data"
+    shutil.copytree(lake_dir / "lake", older / "lake", symlinks=True)
+    (facts,) = (older / "lake").glob(".facts*.json")
+    facts.unlink()
+    labels: list[str] = []
+    scanning = Analytics(older, cache=False, on_query=labels.append)
+    answers = [
+        (a.dimensions(), a.date_range(), a.freshness().rows, a.freshness().newest_date)
+        for a in (analytics, scanning)
+    ]
+
+    assert answers[0] == answers[1]
+    assert answers[0][2] == len(ALL_ROWS)
+    assert sorted(set(labels)) == ["dimensions", "lake_stats"]
 
 
 # -- filters ----------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from chicrime.errors import ChicrimeError
 from chicrime.ingest.pipeline import ingest_once
 from chicrime.settings import Settings
+from chicrime.store.facts import PartitionFacts, VersionFacts, read_facts
+from chicrime.store.lake import Lake
 from tests.conftest import api_row, expected_lake, lake_rows
 from tests.socrata_server import Fault, SocrataDataset, SocrataServer
 
@@ -70,6 +72,25 @@ def test_lake_equals_latest_version_of_each_live_id(
             apply_edits(dataset, live, batch, f"2024-07-{number + 1:02d}T00:00:00.000")
             ingest_once(config, clock=lambda: dt.datetime(2024, 7, 20, tzinfo=dt.UTC))
             assert lake_rows(Path(tmp)) == expected_lake(list(live.values()))
+            assert committed_facts(Path(tmp)) == facts_of_lake(Path(tmp))
+
+
+def committed_facts(data_dir: Path) -> VersionFacts | None:
+    lake = Lake(data_dir / "lake")
+    version = lake.version()
+    assert version is not None
+    return read_facts(lake.root, version)
+
+
+def facts_of_lake(data_dir: Path) -> VersionFacts:
+    """The facts of the current lake, worked out from its rows partition by partition."""
+    lake = Lake(data_dir / "lake")
+    return VersionFacts(
+        {
+            partition: PartitionFacts.of(lake.scan([partition]))
+            for partition in lake.partition_files()
+        }
+    )
 
 
 # Misbehaviours a run must survive, each consumed by one request: retryable statuses, dropped

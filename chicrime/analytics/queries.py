@@ -230,8 +230,14 @@ class Analytics:
         return Filters(start=end - dt.timedelta(days=29), end=end)
 
     def dimensions(self) -> Dimensions:
-        """Every primary type and district in the lake (empty tuples when there is no lake)."""
+        """Every primary type and district in the lake (empty tuples when there is no lake).
+
+        Read from the facts the version's commit wrote; scanned only for an older version.
+        """
         version = self.data_version()
+        facts = None if version is None else self._files.facts(version)
+        if facts is not None:
+            return Dimensions(facts.primary_types, facts.districts)
 
         def compute() -> Dimensions:
             parts = self._all_months(version)
@@ -494,8 +500,12 @@ class Analytics:
         return [] if version is None else self._files.between(version, f.start, f.end)
 
     def _lake_stats(self) -> _LakeStats:
-        """Row count (from Parquet footers) and first/last `date` (from the end partitions)."""
+        """Row count and first/last `date`: from the version's facts, or else from the Parquet
+        footers and the end partitions."""
         version = self.data_version()
+        facts = None if version is None else self._files.facts(version)
+        if facts is not None:
+            return _LakeStats(facts.rows, facts.first, facts.last)
 
         def compute() -> _LakeStats:
             parts = self._all_months(version)

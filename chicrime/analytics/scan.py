@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chicrime.analytics.filters import Filters
+from chicrime.store.facts import VersionFacts, read_facts
 from chicrime.store.versions import current_version, version_partitions
 
 __all__ = ["LakeFiles", "MonthFiles", "newest_first", "selection", "whole_lake"]
@@ -33,12 +34,13 @@ class MonthFiles:
 
 
 class LakeFiles:
-    """The Parquet files of lake versions under `lake_root`, listed once per version."""
+    """The Parquet files and facts of lake versions under `lake_root`, read once per version."""
 
     def __init__(self, lake_root: Path) -> None:
         self.lake_root = lake_root
         self._lock = threading.Lock()
         self._listed: tuple[str, tuple[MonthFiles, ...]] | None = None
+        self._facts: tuple[str, VersionFacts | None] | None = None
 
     def version(self) -> str | None:
         """The current version, or None when there is no lake chicrime committed yet."""
@@ -56,6 +58,16 @@ class LakeFiles:
         with self._lock:
             self._listed = (version, listing)
         return listing
+
+    def facts(self, version: str) -> VersionFacts | None:
+        """The lake-wide facts `version`'s commit wrote, or None (an older chicrime's version)."""
+        with self._lock:
+            if self._facts is not None and self._facts[0] == version:
+                return self._facts[1]
+        facts = read_facts(self.lake_root, version)
+        with self._lock:
+            self._facts = (version, facts)
+        return facts
 
     def between(self, version: str, start: dt.date, end: dt.date) -> list[MonthFiles]:
         """The partitions holding dates from `start` to `end` (inclusive), oldest first."""

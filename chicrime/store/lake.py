@@ -22,6 +22,14 @@ from pathlib import Path
 import polars as pl
 
 from chicrime.errors import LakeError
+from chicrime.store.facts import (
+    FACTS_PREFIX,
+    PartitionFacts,
+    VersionFacts,
+    facts_path,
+    read_facts,
+    write_facts,
+)
 from chicrime.store.faults import reading, writing
 from chicrime.store.layout import LAKE_LINK, VERSION_PREFIX, Partition, partition_dir
 from chicrime.store.schema import LAKE_SCHEMA, PARQUET_METADATA
@@ -248,28 +256,43 @@ class Lake:
             for part, files in self.partition_files().items()
             if part not in plan.replaced
         }
+        previous = self.version()
+        previous_facts = read_facts(self.root, previous) if previous else None
+        known = previous_facts.partitions if previous_facts else {}
         build_name = f"{VERSION_PREFIX}{label}-{secrets.token_hex(3)}"
         build = self.root / build_name
         with writing(build):
             build.mkdir(parents=True)
         rewritten = 0
+        facts: dict[Partition, PartitionFacts] = {}
+
+        def kept(partition: Partition, files: list[Path]) -> None:
+            self._link_files(files, build, partition)
+            if files:
+                facts[partition] = known.get(partition) or _facts_of_files(files)
+
         try:
             for partition in plan.partitions:
                 merged = self._merged_partition(staging, plan, partition, current.get(partition))
                 if merged is None:
-                    self._link_files(current.get(partition, []), build, partition)
+                    kept(partition, current.get(partition, []))
                 else:
                     rewritten += 1
                     if merged.height:
                         self._write_partition(merged, build, partition, label)
+                        facts[partition] = PartitionFacts.of(merged)
                 if on_partition is not None:
                     on_partition(partition)
             touched = set(plan.partitions)  # replaced partitions are among them
             for partition, files in current.items():
                 if partition not in touched:
-                    self._link_files(files, build, partition)
+                    kept(partition, files)
+            if rewritten or not current:
+                with writing(facts_path(self.root, build_name)):
+                    write_facts(self.root, build_name, VersionFacts(facts))
         except BaseException:
             shutil.rmtree(build, ignore_errors=True)
+            facts_path(self.root, build_name).unlink(missing_ok=True)
             raise
         if rewritten == 0 and current:
             # Nothing changed: keep the current version (and the data version readers cache on).
@@ -343,7 +366,7 @@ class Lake:
         self.remove_stale_versions(keep={build_name, previous})
 
     def remove_stale_versions(self, keep: Collection[str | None] = ()) -> list[str]:
-        """Delete version directories and temporary links other than the current one and `keep`.
+        """Delete versions (and their facts) and temporary links other than the current and `keep`.
 
         Only safe while holding the run lock: an unreferenced version may be a build under way.
         """
@@ -351,17 +374,31 @@ class Lake:
         removed: list[str] = []
         if not self.root.is_dir():
             return removed
+        kept = {name for name in (*keep, current) if name}
+        kept |= {facts_path(self.root, version).name for version in kept}
         for entry in self.root.iterdir():
             name = entry.name
-            if name in keep or name == current:
+            if name in kept:
                 continue
-            if name.startswith(".crimes-") and name.endswith(".tmp"):
+            if name.startswith(FACTS_PREFIX) or (
+                name.startswith(".crimes-") and name.endswith(".tmp")
+            ):
                 entry.unlink()
                 removed.append(name)
             elif name.startswith(VERSION_PREFIX):
                 shutil.rmtree(entry)
                 removed.append(name)
         return removed
+
+
+def _facts_of_files(files: list[Path]) -> PartitionFacts:
+    """The facts of a partition kept from a version without them (an older chicrime's)."""
+    with reading(files):
+        return PartitionFacts.of(
+            pl.scan_parquet(files, hive_partitioning=False).select(
+                "date", "primary_type", "district"
+            )
+        )
 
 
 def _fsync_dir(path: Path) -> None:
