@@ -58,6 +58,8 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
         title="chicrime",
         update_title="",
         suppress_callback_exceptions=True,
+        # Brotli or gzip for every response a browser accepts it for: plotly.js alone is 4.8 MB.
+        compress=True,
     )
     _run_pages()
     from chicrime.app import shell
