@@ -22,7 +22,7 @@ from chicrime.logs import configure_logging
 from chicrime.progress import terminal_or_log_progress
 from chicrime.redaction import Redactor
 from chicrime.settings import Settings, load_settings
-from chicrime.store.state import RunRecord, StateStore
+from chicrime.store.state import RunRecord, StateStore, wall_text
 
 if TYPE_CHECKING:
     from chicrime.store.verify import VerifyReport
@@ -222,7 +222,7 @@ def _ingest(settings: Settings, since: dt.date | None, out: Out) -> int:
         f"run {result.run_id}: fetched {totals.rows_fetched:,} rows, wrote {totals.rows_written:,}"
         f" ({totals.rows_new:,} new), deleted {totals.rows_deleted:,}, quarantined "
         f"{totals.rows_quarantined:,}, rewrote {totals.partitions_rewritten} partition(s); "
-        f"watermark {_wall(result.watermark_after)}"
+        f"watermark {wall_text(result.watermark_after)}"
     )
     return 0
 
@@ -264,7 +264,7 @@ def _demo(settings: Settings, years: float, end: dt.date | None, seed: int, out:
         f"demo run {result.run_id}: wrote {totals.rows_written:,} synthetic rows dated "
         f"{result.start} to {result.end} (seed {result.seed}), removed {totals.rows_deleted:,} "
         f"earlier demo rows, rewrote {totals.partitions_rewritten} partition(s); "
-        f"watermark {_wall(result.watermark_after)}"
+        f"watermark {wall_text(result.watermark_after)}"
     )
     return 0
 
@@ -448,7 +448,3 @@ def _status_text(settings: Settings, report: dict[str, Any]) -> str:
     if not report["state_exists"]:
         lines.append("no state yet: run `chicrime ingest --once` to populate the lake")
     return "\n".join(lines)
-
-
-def _wall(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat(timespec="seconds")

@@ -21,7 +21,7 @@ from typing import Any
 from chicrime.errors import ChicrimeError
 from chicrime.settings import Settings
 from chicrime.store.lake import Lake, LakeSummary
-from chicrime.store.state import IngestState, RunRecord, StateStore
+from chicrime.store.state import IngestState, RunRecord, StateStore, wall_text
 
 __all__ = ["health_report"]
 
@@ -69,8 +69,8 @@ def health_report(settings: Settings, max_age_hours: float, now: dt.datetime) ->
         "soda_base_url": settings.soda_base_url,
         "data_dir": str(settings.data_dir.resolve()),
         "state_exists": settings.layout.state_db.exists(),
-        "watermark_max_date": _wall(ingest_state.watermark_max_date if ingest_state else None),
-        "watermark_max_updated_on": _wall(
+        "watermark_max_date": wall_text(ingest_state.watermark_max_date if ingest_state else None),
+        "watermark_max_updated_on": wall_text(
             ingest_state.watermark_max_updated_on if ingest_state else None
         ),
         "last_success_at": last_success_at,
@@ -84,7 +84,7 @@ def health_report(settings: Settings, max_age_hours: float, now: dt.datetime) ->
             "partitions": summary.partitions,
             "files": summary.files,
             "bytes": summary.bytes,
-            "newest_date": _wall(summary.max_date),
+            "newest_date": wall_text(summary.max_date),
         },
         "healthy": not problems,
         "problems": problems,
@@ -158,10 +158,6 @@ def _disk_problems(settings: Settings) -> list[str]:
                 f"STATUS_MIN_FREE_MB={settings.status_min_free_mb:g}: the next run may fail"
             )
     return problems
-
-
-def _wall(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat(timespec="seconds")
 
 
 def _hours_since(utc: str | None, now: dt.datetime) -> float | None:

@@ -235,7 +235,7 @@ class Analytics:
         Read from the facts the version's commit wrote; scanned only for an older version.
         """
         version = self.data_version()
-        facts = None if version is None else self._files.facts(version)
+        facts = self._files.facts(version)
         if facts is not None:
             return Dimensions(facts.primary_types, facts.districts)
 
@@ -503,7 +503,7 @@ class Analytics:
         """Row count and first/last `date`: from the version's facts, or else from the Parquet
         footers and the end partitions."""
         version = self.data_version()
-        facts = None if version is None else self._files.facts(version)
+        facts = self._files.facts(version)
         if facts is not None:
             return _LakeStats(facts.rows, facts.first, facts.last)
 

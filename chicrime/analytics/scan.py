@@ -59,8 +59,11 @@ class LakeFiles:
             self._listed = (version, listing)
         return listing
 
-    def facts(self, version: str) -> VersionFacts | None:
-        """The lake-wide facts `version`'s commit wrote, or None (an older chicrime's version)."""
+    def facts(self, version: str | None) -> VersionFacts | None:
+        """The lake-wide facts `version`'s commit wrote; None for no version or an older
+        chicrime's version, which has none."""
+        if version is None:
+            return None
         with self._lock:
             if self._facts is not None and self._facts[0] == version:
                 return self._facts[1]
