@@ -16,9 +16,12 @@ from chicrime.errors import (
 )
 from chicrime.ingest.pipeline import ingest_once
 from chicrime.settings import Settings
+from chicrime.store.schema import RECORD_FIELDS
 from tests.conftest import api_row, expected_lake, lake_rows
 from tests.socrata_server import Fault, SocrataDataset, SocrataServer
 from tests.test_ingest import base_rows, clock, ingest_state, lake_files, runs_table
+
+ROW_FIELDS = ",".join(RECORD_FIELDS)
 
 
 def committed(settings: Settings) -> tuple[dict[str, bytes], dict[str, object]]:
@@ -243,6 +246,29 @@ def test_a_garbled_page_in_place_of_a_real_one_loses_no_record(
     assert len(pages) == 12  # the garbled page, its repeat, ten rows, the empty page
 
 
+def test_the_same_garbled_page_served_twice_loses_no_record(
+    dataset: SocrataDataset, server: SocrataServer, settings: Settings
+) -> None:
+    """A garbled page answered identically twice passes for a real id-less record and paging
+    steps over a real row with it; listing the ids finds that row, fetched by id. (Found by
+    the fault-schedule property.)"""
+    dataset.upsert(base_rows())
+    garbled = Fault.status(200, body=[{"count": "many"}])
+    # The count, the first page answered, then the second page garbled twice.
+    server.faults.extend([Fault.slow(0)] * 2 + [garbled, garbled])
+
+    result = ingest_once(dataclasses.replace(settings, page_limit=4), clock=clock)
+    by_id = [r.params for r in server.requests if "id in" in r.params.get("$where", "")]
+
+    assert lake_rows(settings.data_dir) == expected_lake(base_rows())
+    assert result.totals.rows_quarantined == 1  # the garbage, kept in quarantine
+    assert [(p.get("$select"), p["$where"]) for p in by_id] == [
+        ("count(*)", "id in (104)"),
+        (ROW_FIELDS, "(id in (104))"),
+        (ROW_FIELDS, "(id in (104)) AND (id > 104)"),
+    ]
+
+
 def test_a_record_upstream_really_has_without_an_id_is_asked_for_twice_then_quarantined(
     dataset: SocrataDataset, server: SocrataServer, settings: Settings
 ) -> None:
@@ -252,12 +278,15 @@ def test_a_record_upstream_really_has_without_an_id_is_asked_for_twice_then_quar
 
     result = ingest_once(dataclasses.replace(settings, page_limit=4), clock=clock)
     pages = [r for r in server.requests if r.params.get("$order") == "id"]
+    listing = [r for r in pages if r.params["$select"] == "id"]
+    rows = [r for r in pages if r not in listing]
 
     assert result.totals.rows_quarantined == 1
     assert [r["id"] for r in lake_rows(settings.data_dir)] == [
         i for i in range(100, 110) if i != 104
     ]
-    assert len(pages) == 5  # 3 pages of ids, the one holding "not-a-number" twice, the empty one
+    assert len(rows) == 5  # 3 pages of ids, the one holding "not-a-number" twice, the empty one
+    assert len(listing) == 5  # the same pages of ids alone: nothing was stepped over
 
 
 @pytest.mark.parametrize(

@@ -246,6 +246,15 @@ class SocrataClient:
             last_id, skip = self._next_keyset(page, last_id, skip)
             yield page
 
+    def ids(self, where: str, page_limit: int) -> pl.Series:
+        """The readable ids of every row matching `where`, ascending; raises like
+        `fetch_pages`."""
+        pages = [
+            page.get_column("id").cast(pl.Int64, strict=False).drop_nulls()
+            for page in self.fetch_pages(where, page_limit, fields=("id",))
+        ]
+        return pl.concat([pl.Series("id", [], pl.Int64), *pages])
+
     def _settled_page(self, params: dict[str, str], fields: Sequence[str]) -> pl.DataFrame:
         """A page; one holding a record whose id cannot be read is asked for again until two
         answers agree. A garbled answer (a proxy's, say) in place of the real page would

@@ -277,9 +277,13 @@ class _Ingestion:
 
         Fewer rows than counted is accepted only when a recount after the pull explains it
         (rows deleted or moved upstream meanwhile), with a warning; otherwise
-        `IncompletePullError` fails the run before anything is changed.
+        `IncompletePullError` fails the run before anything is changed. When records arrived
+        without a readable id, the rows paging stepped over are fetched again by id (see
+        `_fetch_stepped_over`).
         """
-        arrived = self._fetch_into(staging, run_id, where, advance)
+        arrived, received = self._fetch_into(staging, run_id, where, advance)
+        if received.null_count():
+            self._fetch_stepped_over(staging, run_id, where, received.drop_nulls())
         if arrived >= counted:
             return
         recounted = self.client.count(where)
@@ -301,9 +305,11 @@ class _Ingestion:
 
     def _fetch_into(
         self, staging: Staging, run_id: int, where: str, advance: Callable[[int], object]
-    ) -> int:
-        """Pull every row matching `where` into staging (bad rows into quarantine); how many."""
+    ) -> tuple[int, pl.Series]:
+        """Pull every row matching `where` into staging (bad rows into quarantine); how many
+        arrived, and their ids (null where one could not be read)."""
         arrived = 0
+        received: list[pl.Series] = [pl.Series("id", [], pl.Int64)]
         for page in self.client.fetch_pages(where, self.settings.page_limit):
             normalised = normalise(page)
             staging.add(normalised.rows)
@@ -315,9 +321,30 @@ class _Ingestion:
             arrived += page.height
             self.run.rows_fetched += page.height
             self.run.rows_quarantined += normalised.rejected.height
-            self.returned_ids.append(page.get_column("id").cast(pl.Int64, strict=False))
+            ids = page.get_column("id").cast(pl.Int64, strict=False)
+            received.append(ids)
+            self.returned_ids.append(ids)
             advance(page.height)
-        return arrived
+        return arrived, pl.concat(received)
+
+    def _fetch_stepped_over(
+        self, staging: Staging, run_id: int, where: str, received: pl.Series
+    ) -> None:
+        """Fetch by id the rows matching `where` that upstream lists but did not send.
+
+        Paging steps over a record whose id cannot be read. If it was a garbled answer (a
+        proxy's, say, served the same way twice) in place of a real page, a real row was
+        stepped over with it: listing the ids alone finds it.
+        """
+        listed = self.client.ids(where, self.settings.page_limit)
+        missing = listed.filter(~listed.is_in(received.implode()))
+        if missing.is_empty():
+            return
+        log.warning(
+            "rows stepped over by a page without readable ids, fetched by id",
+            extra={"query": _describe(where), "rows": missing.len()},
+        )
+        self._pull_ids(staging, run_id, missing)
 
     def _pull_ids(self, staging: Staging, run_id: int, ids: pl.Series) -> None:
         """Ask upstream for these ids, a chunk at a time, each chunk verified like any pull."""
