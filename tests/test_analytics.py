@@ -468,9 +468,8 @@ def test_map_hexagons_sum_to_the_located_incidents(analytics: Analytics) -> None
 def bin_points(lats: list[float], lons: list[float]) -> dict[tuple[int, int], int]:
     """Run the hexagon binning SQL on bare coordinates."""
     source = "(SELECT unnest(?) AS latitude, unnest(?) AS longitude)"
-    sql = hexagons.binning_sql(source)
-    params = [lats, lons, *hexagons.binning_params(hexagons.HEXAGON_SIZE_DEG)]
-    return {(q, r): n for q, r, n in duckdb.sql(sql, params=params).fetchall()}
+    sql = hexagons.binning_sql(source, hexagons.HEXAGON_SIZE_DEG)
+    return {(q, r): n for q, r, n in duckdb.sql(sql, params=[lats, lons]).fetchall()}
 
 
 NEIGHBOURS = [(1, 0), (1, -1), (0, -1), (-1, 0), (-1, 1), (0, 1)]

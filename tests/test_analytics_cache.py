@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from chicrime.analytics import Analytics, Filters, Kpis
+from chicrime.store.rollups import rollups_dir
 from tests.test_analytics import ALL_ROWS, MARCH, MARCH_2024, commit_rows, incident
 
 
@@ -93,11 +94,13 @@ def test_every_query_method_is_memoised(counting: CountingAnalytics) -> None:
 def test_cached_results_survive_the_lake_files_disappearing(
     counting: CountingAnalytics, data_dir: Path, tmp_path: Path
 ) -> None:
-    """With the Parquet files gone (same version), a new instance still answers from the cache."""
+    """With the Parquet files (and rollups) gone, same version, a new instance still answers
+    from the cache."""
     expected = counting.analytics.kpis(MARCH)
     version = counting.analytics.data_version()
     assert version is not None
     shutil.rmtree(data_dir / "lake" / version)
+    shutil.rmtree(rollups_dir(data_dir / "lake", version))
     (data_dir / "lake" / version).mkdir()
     fresh = CountingAnalytics(data_dir, tmp_path / "cache")
     assert fresh.analytics.kpis(MARCH) == expected == Kpis(18, 6, 6 / 18, 5, 2.6)

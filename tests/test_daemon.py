@@ -126,14 +126,16 @@ def successes(daemon: Daemon) -> int:
 
 def assert_no_leftovers(data_dir: Path) -> None:
     """No staging files and no half-built lake version: only the current and previous ones,
-    each with its facts file."""
+    each with its facts file and rollups."""
     assert list((data_dir / "staging").glob("*")) == []
     current = (data_dir / "lake" / "crimes").resolve().name
     entries = {p.name for p in (data_dir / "lake").iterdir() if p.name != "crimes"}
     versions = {name for name in entries if name.startswith(".v-")}
     assert current in versions
     assert len(versions) <= 2
-    assert entries - versions == {f".facts{version}.json" for version in versions}
+    assert entries - versions == {f".facts{version}.json" for version in versions} | {
+        f".rollups{version}" for version in versions
+    }
 
 
 def test_runs_on_schedule_and_records_every_run(

@@ -19,6 +19,7 @@ from chicrime.store.facts import PartitionFacts, VersionFacts, read_facts
 from chicrime.store.lake import Lake
 from tests.conftest import api_row, expected_lake, lake_rows
 from tests.socrata_server import Fault, SocrataDataset, SocrataServer
+from tests.test_rollups import committed_rollups, rollups_from_scratch
 
 IDS = st.integers(min_value=1, max_value=40)
 DATES = st.datetimes(min_value=dt.datetime(2023, 1, 1), max_value=dt.datetime(2024, 6, 30))
@@ -55,7 +56,8 @@ def apply_edits(
 def test_lake_equals_latest_version_of_each_live_id(
     batches: list[list[Edit]], page_limit: int
 ) -> None:
-    """Inserts, updates, deletes and date moves in any order end as upstream's live rows."""
+    """Inserts, updates, deletes and date moves in any order end as upstream's live rows, with
+    facts and rollups equal to those worked out afresh from them."""
     dataset = SocrataDataset([])
     live: dict[int, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp, SocrataServer({"ijzp-q8t2": dataset}) as server:
@@ -73,6 +75,7 @@ def test_lake_equals_latest_version_of_each_live_id(
             ingest_once(config, clock=lambda: dt.datetime(2024, 7, 20, tzinfo=dt.UTC))
             assert lake_rows(Path(tmp)) == expected_lake(list(live.values()))
             assert committed_facts(Path(tmp)) == facts_of_lake(Path(tmp))
+            assert committed_rollups(Path(tmp)) == rollups_from_scratch(Path(tmp))
 
 
 def committed_facts(data_dir: Path) -> VersionFacts | None:

@@ -130,29 +130,32 @@ def test_failure_before_the_swap_leaves_the_current_version_untouched(tmp_path: 
     assert lake.version() == version
     assert read_lake(tmp_path).to_dicts() == before
     assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == sorted(
-        ["crimes", version, f".facts{version}.json"]
+        ["crimes", version, f".facts{version}.json", f".rollups{version}"]
     )
 
 
 def test_stale_versions_and_temporary_links_are_removed(tmp_path: Path) -> None:
-    """Recovery deletes half-built versions, their facts and leftover links, never the current
-    version or its facts."""
+    """Recovery deletes half-built versions, their facts and rollups and leftover links, never
+    the current version or its facts and rollups."""
     lake = Lake(tmp_path / "lake")
     commit(lake, staged(tmp_path, [api_row(1, "2024-01-05T00:00:00")]))
     (tmp_path / "lake" / ".v-r000009-dead00" / "year=2024").mkdir(parents=True)
     os.symlink(".v-r000009-dead00", tmp_path / "lake" / ".crimes-abc123.tmp")
     (tmp_path / "lake" / ".facts.v-r000009-dead00.json").write_text("{}")
+    (tmp_path / "lake" / ".rollups.v-r000009-dead00").mkdir()
+    (tmp_path / "lake" / ".rollups.v-r000009-dead00" / "day_type.parquet").write_bytes(b"PAR1")
 
     removed = lake.remove_stale_versions()
 
     assert sorted(removed) == [
         ".crimes-abc123.tmp",
         ".facts.v-r000009-dead00.json",
+        ".rollups.v-r000009-dead00",
         ".v-r000009-dead00",
     ]
     current = lake.version()
     assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == sorted(
-        ["crimes", current, f".facts{current}.json"]
+        ["crimes", current, f".facts{current}.json", f".rollups{current}"]
     )
 
 

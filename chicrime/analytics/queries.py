@@ -23,9 +23,18 @@ from chicrime.analytics.cache import ResultCache
 from chicrime.analytics.connections import Connections
 from chicrime.analytics.export import CSV_COLUMNS, csv_bytes
 from chicrime.analytics.filters import Filters
-from chicrime.analytics.scan import LakeFiles, MonthFiles, newest_first, selection, whole_lake
+from chicrime.analytics.scan import (
+    LakeFiles,
+    MonthFiles,
+    newest_first,
+    rolled_up,
+    selection,
+    whole_lake,
+)
 from chicrime.clock import CHICAGO, utc_now
+from chicrime.store.hexgrid import cell_size, cells_sql
 from chicrime.store.layout import Layout
+from chicrime.store.rollups import DIMENSION_SQL, Rollup
 from chicrime.store.schema import LAKE_SCHEMA
 from chicrime.store.state import RunRecord, StateView
 
@@ -143,6 +152,48 @@ class _Query:
     params: tuple[object, ...] = ()
 
 
+@dataclass(frozen=True)
+class _Key:
+    """A column of a counting query: `sql` over the dimensions `needs` (named as in
+    `chicrime.store.rollups`), output as `name`."""
+
+    name: str
+    sql: str
+    needs: tuple[str, ...]
+    dtype: pl.DataType
+
+
+_PERIOD_DAY = _Key("period", "day", ("day",), pl.Date())
+_PERIOD_WEEK = _Key("period", "CAST(date_trunc('week', day) AS DATE)", ("day",), pl.Date())
+_WEEKDAY = _Key("weekday", "isodow(day) - 1", ("day",), pl.Int64())
+_HOUR = _Key("hour", "hour", ("hour",), pl.Int64())
+_PRIMARY_TYPE = _Key("primary_type", "primary_type", ("primary_type",), pl.String())
+_COMMUNITY_AREA = _Key("community_area", "community_area", ("community_area",), pl.String())
+_HEX_CELL = (
+    _Key("hex_q", "hex_q", ("hex_q",), pl.Int64()),
+    _Key("hex_r", "hex_r", ("hex_r",), pl.Int64()),
+)
+_MEASURES = pl.Schema({"incidents": pl.Int64(), "arrests": pl.Int64()})
+_CELL_DIMENSIONS = ("hex_q", "hex_r")
+_COUNTS = (
+    "CAST(count(*) AS BIGINT) AS incidents,"
+    " CAST(count(*) FILTER (WHERE arrest) AS BIGINT) AS arrests"
+)
+_SUMS = "CAST(sum(incidents) AS BIGINT) AS incidents, CAST(sum(arrests) AS BIGINT) AS arrests"
+
+
+def _filter_dimensions(f: Filters) -> set[str]:
+    """The dimensions a source must hold to apply `f`'s conditions besides its dates."""
+    used = {
+        "primary_type": bool(f.primary_types),
+        "district": bool(f.districts),
+        "arrest": f.arrest is not None,
+        "domestic": f.domestic is not None,
+        "hour": (f.hour_from, f.hour_to) != (0, 23),
+    }
+    return {dimension for dimension, restricted in used.items() if restricted}
+
+
 def time_grain(f: Filters) -> Literal["day", "week"]:
     """The period `incidents_over_time` counts by for `f`: days up to 120 days, then ISO weeks."""
     return "day" if f.days <= DAILY_GRAIN_MAX_DAYS else "week"
@@ -171,9 +222,11 @@ class Analytics:
 
     Results are memoised in a diskcache under `cache_dir` (default `data_dir/cache/analytics`)
     bounded by `cache_size_bytes`, shared by every process using that directory; `cache=False`
-    turns memoisation off. `on_query`, if given, is called with a label before each DuckDB
-    query runs (for tests and timing). `clock` returns the current instant (aware, UTC; default
-    the system clock); it decides which incidents count as dated in the future.
+    turns memoisation off. Counts come from the version's rollups where one answers exactly;
+    `rollups=False` reads only the lake files (the answers are the same). `on_query`, if
+    given, is called with a label before each DuckDB query runs (for tests and timing).
+    `clock` returns the current instant (aware, UTC; default the system clock); it decides
+    which incidents count as dated in the future.
     """
 
     def __init__(
@@ -183,6 +236,7 @@ class Analytics:
         cache_dir: Path | None = None,
         cache_size_bytes: int = 256 * 2**20,
         cache: bool = True,
+        rollups: bool = True,
         on_query: Callable[[str], None] | None = None,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
@@ -196,6 +250,7 @@ class Analytics:
         )
         self._history = StateView(layout.state_db)
         self._on_query = on_query
+        self._use_rollups = rollups
 
     # -- the lake as a whole ------------------------------------------------------------------
 
@@ -279,15 +334,14 @@ class Analytics:
         version = self.data_version()
 
         def compute() -> Kpis:
-            current = self._selection_counts("kpis", version, f)
-            previous = self._selection_counts("kpis.previous", version, f.previous_period())
-            incidents, arrests = current
+            incidents, arrests = self._selection_counts("kpis", version, f)
+            previous, _ = self._selection_counts("kpis.previous", version, f.previous_period())
             return Kpis(
                 incidents=incidents,
                 arrests=arrests,
                 arrest_rate=arrests / incidents if incidents else None,
-                previous_incidents=previous[0],
-                change=(incidents - previous[0]) / previous[0] if previous[0] else None,
+                previous_incidents=previous,
+                change=(incidents - previous) / previous if previous else None,
             )
 
         return self._memoised("kpis", version, _filters_key(f), compute)
@@ -299,27 +353,24 @@ class Analytics:
         with no incident has 0, also when the lake has no data for the range.
         """
         weekly = time_grain(f) == "week"
-        period = "date_trunc('week', \"date\")::DATE" if weekly else '"date"::DATE'
-        query = _Query(
-            columns='"date"',
-            sql=f"SELECT {period} AS period, count(*) AS incidents FROM {{source}} GROUP BY period",
-            schema=TIME_SERIES_SCHEMA,
-        )
-        return self._grouped(
-            "incidents_over_time", f, (), query, lambda counts: _every_period(counts, f, weekly)
+        return self._counted(
+            "incidents_over_time",
+            f,
+            (_PERIOD_WEEK if weekly else _PERIOD_DAY,),
+            lambda counts: _every_period(counts, f, weekly),
         )
 
     def top_types(self, f: Filters, n: int = 10) -> pl.DataFrame:
         """The `n` most frequent primary types (`primary_type`, `incidents`), ties by name."""
-        query = _Query(
-            columns="primary_type",
-            sql="SELECT primary_type, count(*) AS incidents FROM {source}"
-            " WHERE primary_type IS NOT NULL GROUP BY primary_type"
-            " ORDER BY incidents DESC, primary_type LIMIT ?",
-            schema=TOP_TYPES_SCHEMA,
-            params=(n,),
+        return self._counted(
+            "top_types",
+            f,
+            (_PRIMARY_TYPE,),
+            lambda counts: (
+                _most_first(counts, "primary_type").head(n).select(TOP_TYPES_SCHEMA.names())
+            ),
+            (n,),
         )
-        return self._grouped("top_types", f, (n,), query)
 
     def weekday_hour(self, f: Filters) -> pl.DataFrame:
         """Incidents per weekday (0 = Monday) and wall-clock hour: all 168 cells, zeros included.
@@ -327,41 +378,36 @@ class Analytics:
         Hours are the stored Chicago wall-clock hours, so a 02:30 on a spring-forward night
         counts in hour 2 and both 01:30s of a fall-back night in hour 1.
         """
-        query = _Query(
-            columns='"date"',
-            sql='SELECT isodow("date") - 1 AS weekday, hour("date") AS hour,'
-            " count(*) AS incidents FROM {source} GROUP BY weekday, hour",
-            schema=WEEKDAY_HOUR_SCHEMA,
-        )
-        return self._grouped("weekday_hour", f, (), query, _every_weekday_hour)
+        return self._counted("weekday_hour", f, (_WEEKDAY, _HOUR), _every_weekday_hour)
 
     def arrest_rates(self, f: Filters, n: int = 15) -> pl.DataFrame:
         """For the `n` most frequent types: incidents, arrests and `arrest_rate` in percent."""
-        query = _Query(
-            columns="primary_type, arrest",
-            sql="SELECT primary_type, count(*) AS incidents,"
-            " count(*) FILTER (WHERE arrest) AS arrests,"
-            " 100.0 * count(*) FILTER (WHERE arrest) / count(*) AS arrest_rate"
-            " FROM {source} WHERE primary_type IS NOT NULL GROUP BY primary_type"
-            " ORDER BY incidents DESC, primary_type LIMIT ?",
-            schema=ARREST_RATES_SCHEMA,
-            params=(n,),
+        return self._counted(
+            "arrest_rates",
+            f,
+            (_PRIMARY_TYPE,),
+            lambda counts: (
+                _most_first(counts, "primary_type")
+                .head(n)
+                .with_columns(arrest_rate=100.0 * pl.col("arrests") / pl.col("incidents"))
+                .select(ARREST_RATES_SCHEMA.names())
+            ),
+            (n,),
         )
-        return self._grouped("arrest_rates", f, (n,), query)
 
     def community_area_counts(self, f: Filters) -> pl.DataFrame:
         """Incidents per community area (`community_area` as stored, e.g. "46"), most first.
 
         Rows without a community area are left out.
         """
-        query = _Query(
-            columns="community_area",
-            sql="SELECT community_area, count(*) AS incidents FROM {source}"
-            " WHERE community_area IS NOT NULL GROUP BY community_area"
-            " ORDER BY incidents DESC, community_area",
-            schema=COMMUNITY_AREAS_SCHEMA,
+        return self._counted(
+            "community_area_counts",
+            f,
+            (_COMMUNITY_AREA,),
+            lambda counts: _most_first(counts, "community_area").select(
+                COMMUNITY_AREAS_SCHEMA.names()
+            ),
         )
-        return self._grouped("community_area_counts", f, (), query)
 
     # -- the map ------------------------------------------------------------------------------
 
@@ -389,18 +435,16 @@ class Analytics:
         and incidents. Only the city's extent is binned, so the cell count stays bounded
         (about 1,400 at the default size) whatever the range. ValueError if `size_deg` <= 0.
         """
-        query = _Query(
-            columns="latitude, longitude",
-            sql=hexagons.binning_sql("{source}"),
-            schema=pl.Schema({c: HEXAGONS_SCHEMA[c] for c in ("hex_q", "hex_r", "incidents")}),
-            params=tuple(hexagons.binning_params(size_deg)),
-        )
-        return self._grouped(
+        cell_size(size_deg)
+        return self._counted(
             "map_hexagons",
             f,
+            _HEX_CELL,
+            lambda cells: hexagons.with_centres(cells.sort("hex_q", "hex_r"), size_deg).select(
+                HEXAGONS_SCHEMA.names()
+            ),
             (size_deg,),
-            query,
-            lambda cells: hexagons.with_centres(cells, size_deg).select(HEXAGONS_SCHEMA.names()),
+            size_deg=size_deg,
         )
 
     def hexagon_geojson(
@@ -544,42 +588,111 @@ class Analytics:
 
     def _selection_counts(self, label: str, version: str | None, f: Filters) -> tuple[int, int]:
         """(incidents, arrests) selected by `f`."""
-        parts = self._months(version, f)
-        if not parts:
-            return 0, 0
-        source, params = selection("arrest", parts, f)
-        row = self._run(
-            label,
-            version,
-            f"SELECT count(*) AS n, count(*) FILTER (WHERE arrest) AS a FROM {source}",
-            params,
-        ).row(0)
-        return int(row[0]), int(row[1])
+        row = self._counts(label, version, f, ()).row(0)
+        return int(row[0] or 0), int(row[1] or 0)
 
-    def _grouped(
+    def _counted(
         self,
         name: str,
         f: Filters,
-        args: tuple[Hashable, ...],
-        query: _Query,
-        finish: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+        keys: tuple[_Key, ...],
+        finish: Callable[[pl.DataFrame], pl.DataFrame],
+        args: tuple[Hashable, ...] = (),
+        size_deg: float | None = None,
     ) -> pl.DataFrame:
-        """`query` over the rows `f` selects, then `finish`, memoised under `name` and `args`.
-
-        With no file for the range the query is skipped and `finish` gets an empty frame.
-        """
+        """`finish` of the counts of `f`'s rows per `keys`, memoised under `name` and `args`."""
         version = self.data_version()
+        return self._memoised(
+            name,
+            version,
+            (*_filters_key(f), *args),
+            lambda: finish(self._counts(name, version, f, keys, size_deg)),
+        )
 
-        def compute() -> pl.DataFrame:
-            parts = self._months(version, f)
-            result = _empty(query.schema)
-            if parts:
-                source, params = selection(query.columns, parts, f)
-                sql = query.sql.format(source=source)
-                result = self._run(name, version, sql, [*params, *query.params]).cast(query.schema)
-            return result if finish is None else finish(result)
+    def _counts(
+        self,
+        label: str,
+        version: str | None,
+        f: Filters,
+        keys: tuple[_Key, ...],
+        size_deg: float | None = None,
+    ) -> pl.DataFrame:
+        """Incidents and arrests of `f`'s rows per `keys` (one row when there are none).
 
-        return self._memoised(name, version, (*_filters_key(f), *args), compute)
+        Hexagon cells (`size_deg` given) count located rows only. The cheapest source that
+        answers exactly is read: a day rollup holding every dimension involved; else a month
+        rollup for the months the range covers whole, plus the lake files of the months it
+        covers in part; else the lake files alone.
+        """
+        needs = {d for key in keys for d in key.needs} | _filter_dimensions(f)
+        located = size_deg is not None
+        if version is None:
+            return self._empty_counts(keys)
+        rollup = self._rollup_for(version, needs, located, size_deg)
+        parts = self._months(version, f)
+        branches: list[tuple[str, list[object]]] = []
+        if rollup is not None and rollup.grain == "day":
+            branches.append(self._rollup_branch(version, rollup, keys, f, f.start, f.end))
+            parts = []
+        elif rollup is not None and any(part.whole for part in parts):
+            whole = [dt.date(p.year, p.month, 1) for p in parts if p.whole]
+            branches.append(self._rollup_branch(version, rollup, keys, f, whole[0], whole[-1]))
+            parts = [part for part in parts if not part.whole]
+        if parts:
+            branches.append(_lake_branch(parts, keys, f, size_deg))
+        if not branches:
+            return self._empty_counts(keys)
+        names = ", ".join(key.name for key in keys)
+        sql, params = branches[0]
+        if len(branches) > 1:
+            sql = (
+                f"SELECT {names}{', ' if keys else ''}{_SUMS} FROM ("
+                + " UNION ALL ".join(branch for branch, _ in branches)
+                + ") GROUP BY ALL"
+            )
+            params = [value for _, values in branches for value in values]
+        frame = self._run(label, version, sql, params).cast(_counts_schema(keys))
+        if frame.is_empty() and not keys:
+            return self._empty_counts(keys)
+        return frame
+
+    def _rollup_for(
+        self, version: str, needs: set[str], located: bool, size_deg: float | None
+    ) -> Rollup | None:
+        """The first of `version`'s rollups holding every dimension in `needs` (and days, if
+        needed), or None when only the lake can answer."""
+        if not self._use_rollups or (located and size_deg != hexagons.HEXAGON_SIZE_DEG):
+            return None
+        for rollup in self._files.rollups(version):
+            held = {*rollup.dimensions, rollup.grain}
+            if rollup.located == located and needs <= held:
+                return rollup
+        return None
+
+    def _rollup_branch(
+        self,
+        version: str,
+        rollup: Rollup,
+        keys: tuple[_Key, ...],
+        f: Filters,
+        first: dt.date,
+        last: dt.date,
+    ) -> tuple[str, list[object]]:
+        source, params = rolled_up(
+            ", ".join(rollup.columns()) + ", incidents, arrests",
+            self._files.rollup_file(version, rollup),
+            rollup.grain,
+            first,
+            last,
+            f,
+        )
+        return _grouped_sql(keys, source, _SUMS), params
+
+    @staticmethod
+    def _empty_counts(keys: tuple[_Key, ...]) -> pl.DataFrame:
+        if keys:
+            return _empty(_counts_schema(keys))
+        return pl.DataFrame({"incidents": [0], "arrests": [0]}, schema=_MEASURES)
 
     def _newest_rows(self, name: str, f: Filters, limit: int, query: _Query) -> pl.DataFrame:
         """Rows of a newest-first `query` ending in `LIMIT ?`, reading months from the newest.
@@ -605,6 +718,36 @@ class Analytics:
         return self._memoised(name, version, (*_filters_key(f), limit), compute)
 
 
+def _counts_schema(keys: tuple[_Key, ...]) -> pl.Schema:
+    return pl.Schema({key.name: key.dtype for key in keys} | dict(_MEASURES))
+
+
+def _grouped_sql(keys: tuple[_Key, ...], source: str, measures: str) -> str:
+    columns = "".join(f"{key.sql} AS {key.name}, " for key in keys)
+    return f"SELECT {columns}{measures} FROM {source} GROUP BY ALL"
+
+
+def _lake_branch(
+    parts: Sequence[MonthFiles], keys: tuple[_Key, ...], f: Filters, size_deg: float | None
+) -> tuple[str, list[object]]:
+    """Counts per `keys` of `f`'s rows in the lake files of `parts`."""
+    needed = sorted({d for key in keys for d in key.needs} - set(_CELL_DIMENSIONS))
+    columns = ", ".join([*(f"{DIMENSION_SQL[d]} AS {d}" for d in needed), "arrest"])
+    if size_deg is None:
+        source, params = selection(columns, parts, f)
+    else:
+        located, params = selection(f"{columns}, latitude, longitude", parts, f)
+        source = f"({cells_sql(located, size_deg, carry=[*needed, 'arrest'])})"
+    return _grouped_sql(keys, source, _COUNTS), params
+
+
+def _most_first(counts: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Rows with a `key`, most incidents first, ties by `key`."""
+    return counts.filter(pl.col(key).is_not_null()).sort(
+        ["incidents", key], descending=[True, False]
+    )
+
+
 def _every_period(counts: pl.DataFrame, f: Filters, weekly: bool) -> pl.DataFrame:
     """`counts` per period with a 0 row for every day (or ISO week) of `f` that has none."""
     first, last = f.start, f.end
@@ -614,7 +757,7 @@ def _every_period(counts: pl.DataFrame, f: Filters, weekly: bool) -> pl.DataFram
     periods = pl.date_range(first, last, "1w" if weekly else "1d", eager=True)
     return (
         pl.DataFrame({"period": periods})
-        .join(counts, on="period", how="left")
+        .join(counts.select("period", "incidents"), on="period", how="left")
         .with_columns(pl.col("incidents").fill_null(0))
         .cast(TIME_SERIES_SCHEMA)
     )
@@ -626,7 +769,9 @@ def _every_weekday_hour(counts: pl.DataFrame) -> pl.DataFrame:
         pl.DataFrame({"hour": range(24)}, schema={"hour": pl.Int64}), how="cross"
     )
     return (
-        cells.join(counts, on=["weekday", "hour"], how="left")
+        cells.join(
+            counts.select("weekday", "hour", "incidents"), on=["weekday", "hour"], how="left"
+        )
         .with_columns(pl.col("incidents").fill_null(0))
         .cast(WEEKDAY_HOUR_SCHEMA)
     )

@@ -3,7 +3,8 @@
 The file list comes from the lake version's own directory listing (never from user input) and is
 passed to DuckDB as a parameter, like every filter value. Only the months a date range touches
 are read. A month the range covers completely needs no test on `date` (the lake partitions rows
-by the month of their `date`), so only the first and last month pay for one.
+by the month of their `date`), so only the first and last month pay for one. A version's
+rollups (`chicrime.store.rollups`) are read the same way: `rolled_up` selects their rows.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pathlib import Path
 
 from chicrime.analytics.filters import Filters
 from chicrime.store.facts import VersionFacts, read_facts
+from chicrime.store.rollups import ROLLUPS, Rollup, rollup_path
 from chicrime.store.versions import current_version, version_partitions
 
-__all__ = ["LakeFiles", "MonthFiles", "newest_first", "selection", "whole_lake"]
+__all__ = ["LakeFiles", "MonthFiles", "newest_first", "rolled_up", "selection", "whole_lake"]
 
 _READ = "read_parquet(?, hive_partitioning = false)"
 
@@ -41,6 +43,7 @@ class LakeFiles:
         self._lock = threading.Lock()
         self._listed: tuple[str, tuple[MonthFiles, ...]] | None = None
         self._facts: tuple[str, VersionFacts | None] | None = None
+        self._rollups: tuple[str, tuple[Rollup, ...]] | None = None
 
     def version(self) -> str | None:
         """The current version, or None when there is no lake chicrime committed yet."""
@@ -72,6 +75,21 @@ class LakeFiles:
             self._facts = (version, facts)
         return facts
 
+    def rollups(self, version: str | None) -> tuple[Rollup, ...]:
+        """The rollups `version`'s commit wrote, in `ROLLUPS` order (none for no version)."""
+        if version is None:
+            return ()
+        with self._lock:
+            if self._rollups is not None and self._rollups[0] == version:
+                return self._rollups[1]
+        found = tuple(r for r in ROLLUPS if rollup_path(self.lake_root, version, r.name).is_file())
+        with self._lock:
+            self._rollups = (version, found)
+        return found
+
+    def rollup_file(self, version: str, rollup: Rollup) -> str:
+        return str(rollup_path(self.lake_root, version, rollup.name))
+
     def between(self, version: str, start: dt.date, end: dt.date) -> list[MonthFiles]:
         """The partitions holding dates from `start` to `end` (inclusive), oldest first."""
         chosen = []
@@ -88,8 +106,9 @@ def _next_month(day: dt.date) -> dt.date:
     return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def _conditions(f: Filters) -> tuple[str, list[object]]:
-    """The non-date conditions of `f` as SQL with `?` placeholders, and their values."""
+def _conditions(f: Filters, hour: str = 'hour("date")') -> tuple[str, list[object]]:
+    """The non-date conditions of `f` as SQL with `?` placeholders, and their values; `hour`
+    is the SQL of the wall-clock hour."""
     clauses: list[str] = []
     params: list[object] = []
     if f.primary_types:
@@ -105,7 +124,7 @@ def _conditions(f: Filters) -> tuple[str, list[object]]:
         clauses.append("domestic = ?")
         params.append(f.domestic)
     if (f.hour_from, f.hour_to) != (0, 23):
-        clauses.append('hour("date") BETWEEN ? AND ?')
+        clauses.append(f"{hour} BETWEEN ? AND ?")
         params += [f.hour_from, f.hour_to]
     return " AND ".join(clauses) or "TRUE", params
 
@@ -132,6 +151,19 @@ def selection(columns: str, parts: Sequence[MonthFiles], f: Filters) -> tuple[st
         after = dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time())
         params += [edge, start, after, *values]
     return "(" + " UNION ALL ".join(branches) + ")", params
+
+
+def rolled_up(
+    columns: str, path: str, grain: str, first: dt.date, last: dt.date, f: Filters
+) -> tuple[str, list[object]]:
+    """A parenthesised SQL relation of `columns` for the rows of rollup file `path` whose
+    `grain` column (day or month, a DATE) lies from `first` to `last` and that `f`'s other
+    conditions select. `columns` and `grain` must be chicrime's own SQL."""
+    where, values = _conditions(f, hour="hour")
+    return (
+        f"(SELECT {columns} FROM read_parquet(?) WHERE {grain} BETWEEN ? AND ? AND {where})",
+        [path, first, last, *values],
+    )
 
 
 def whole_lake(columns: str, parts: Sequence[MonthFiles]) -> tuple[str, list[object]]:

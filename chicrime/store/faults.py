@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from chicrime.errors import DamagedLakeError, WriteError
@@ -57,5 +58,5 @@ def writing(path: Path) -> Iterator[None]:
     """Turn a failed write of `path` (disk full, read-only...) into a `WriteError` naming it."""
     try:
         yield
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except (pl.exceptions.PolarsError, duckdb.IOException, OSError) as exc:
         raise WriteError.at(path, exc) from exc

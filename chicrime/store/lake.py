@@ -32,6 +32,7 @@ from chicrime.store.facts import (
 )
 from chicrime.store.faults import reading, writing
 from chicrime.store.layout import LAKE_LINK, VERSION_PREFIX, Partition, partition_dir
+from chicrime.store.rollups import ROLLUPS_PREFIX, remove_rollups, rollups_dir, write_rollups
 from chicrime.store.schema import LAKE_SCHEMA, PARQUET_METADATA
 from chicrime.store.staging import SEQ, Staging
 from chicrime.store.versions import current_version, version_partitions
@@ -263,7 +264,7 @@ class Lake:
         build = self.root / build_name
         with writing(build):
             build.mkdir(parents=True)
-        rewritten = 0
+        rewritten: set[Partition] = set()
         facts: dict[Partition, PartitionFacts] = {}
 
         def kept(partition: Partition, files: list[Path]) -> None:
@@ -277,7 +278,7 @@ class Lake:
                 if merged is None:
                     kept(partition, current.get(partition, []))
                 else:
-                    rewritten += 1
+                    rewritten.add(partition)
                     if merged.height:
                         self._write_partition(merged, build, partition, label)
                         facts[partition] = PartitionFacts.of(merged)
@@ -290,11 +291,17 @@ class Lake:
             if rewritten or not current:
                 with writing(facts_path(self.root, build_name)):
                     write_facts(self.root, build_name, VersionFacts(facts))
+                with writing(rollups_dir(self.root, build_name)):
+                    write_rollups(
+                        self.root, build_name, version_partitions(build), rewritten, previous
+                    )
+                    _fsync_dir(rollups_dir(self.root, build_name))
         except BaseException:
             shutil.rmtree(build, ignore_errors=True)
             facts_path(self.root, build_name).unlink(missing_ok=True)
+            remove_rollups(self.root, build_name)
             raise
-        if rewritten == 0 and current:
+        if not rewritten and current:
             # Nothing changed: keep the current version (and the data version readers cache on).
             shutil.rmtree(build)
             version = self.version()
@@ -307,7 +314,7 @@ class Lake:
             rows_written=plan.rows_written,
             rows_new=plan.rows_new,
             rows_deleted=plan.rows_deleted,
-            partitions_rewritten=rewritten,
+            partitions_rewritten=len(rewritten),
         )
 
     def _merged_partition(
@@ -366,7 +373,8 @@ class Lake:
         self.remove_stale_versions(keep={build_name, previous})
 
     def remove_stale_versions(self, keep: Collection[str | None] = ()) -> list[str]:
-        """Delete versions (and their facts) and temporary links other than the current and `keep`.
+        """Delete versions (and their facts and rollups) and temporary links other than the
+        current and `keep`.
 
         Only safe while holding the run lock: an unreferenced version may be a build under way.
         """
@@ -375,7 +383,9 @@ class Lake:
         if not self.root.is_dir():
             return removed
         kept = {name for name in (*keep, current) if name}
-        kept |= {facts_path(self.root, version).name for version in kept}
+        kept |= {facts_path(self.root, version).name for version in kept} | {
+            rollups_dir(self.root, version).name for version in kept
+        }
         for entry in self.root.iterdir():
             name = entry.name
             if name in kept:
@@ -385,7 +395,7 @@ class Lake:
             ):
                 entry.unlink()
                 removed.append(name)
-            elif name.startswith(VERSION_PREFIX):
+            elif name.startswith((VERSION_PREFIX, ROLLUPS_PREFIX)):
                 shutil.rmtree(entry)
                 removed.append(name)
         return removed
