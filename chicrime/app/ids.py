@@ -2,6 +2,7 @@
 
 URL = "url"
 FILTERS = "filters"
+URL_QUERY = "url-query"
 URL_WRITER = "url-writer"
 
 DATE_RANGE = "filter-dates"

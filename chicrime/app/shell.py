@@ -1,9 +1,13 @@
 """The page frame shared by every route: navbar, filter panel, and the filter ↔ URL wiring.
 
-The filter panel is the one source of the selection. Its values are published as a query dict
-in the `filters` store, which every page's charts take as input, and mirrored into the address
-bar with `history.replaceState` (no navigation, no re-render). Opening a link, or following a
-navbar link that carries the query string, sets the panel from the URL.
+The filter panel is the one source of the selection. In the browser, its values are gathered
+into a query dict in the `filters` store (a clientside callback: no round trip), which every
+page's charts take as input, so a filter change costs one round of requests. Each callback
+validates the dict on the server (`chicrime.app.context.selection`). Alongside the charts,
+`describe` answers the canonical query, which is mirrored into the address bar with
+`history.replaceState` (no navigation, no re-render), the navbar links that keep it, and a
+summary. Opening a link, or following a navbar link that carries the query string, sets the
+panel from the URL.
 """
 
 from __future__ import annotations
@@ -154,6 +158,7 @@ def shell_layout() -> html.Div:
         [
             dcc.Location(id=ids.URL),
             dcc.Store(id=ids.FILTERS),
+            dcc.Store(id=ids.URL_QUERY),
             dcc.Store(id=ids.URL_WRITER),
             _navbar(),
             dbc.Container(body, fluid=True),
@@ -176,7 +181,7 @@ def _panel_values(filters: Filters) -> tuple[Any, ...]:
     )
 
 
-# The panel's (component, property) pairs, in the order `_panel_values` and `publish` use.
+# The panel's (component, property) pairs, in the order `_panel_values` and `_GATHER` use.
 _PANEL = (
     (ids.DATE_RANGE, "start_date"),
     (ids.DATE_RANGE, "end_date"),
@@ -192,27 +197,6 @@ _PAGE_PATHS = frozenset(path for path, _label in PAGES)
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
-
-
-def _choices(value: object) -> str:
-    """A dropdown's value (one text or a list of them) as the query's `|`-joined text."""
-    if isinstance(value, str):
-        return value
-    return "|".join(item for item in _items(value) if isinstance(item, str))
-
-
-def _tri_state(value: object) -> str:
-    text = _text(value)
-    return "" if text == "all" else text
-
-
-def _hour_range(value: object) -> str:
-    """The hour slider's `[from, to]` as the query's `from-to`; "" unless two whole numbers."""
-    if isinstance(value, list) and len(value) == 2:
-        low, high = value
-        if all(isinstance(h, int) and not isinstance(h, bool) for h in (low, high)):
-            return f"{low}-{high}"
-    return ""
 
 
 def _link_paths(links: object) -> list[str]:
@@ -234,33 +218,11 @@ def apply_url(search: object, _reset: object) -> tuple[Any, ...]:
     return _panel_values(filters)
 
 
-def publish(
-    start: object,
-    end: object,
-    types: object,
-    district: object,
-    arrest: object,
-    domestic: object,
-    hours: object,
-    links: object,
-) -> tuple[dict[str, str], list[str], str]:
-    """Turn the panel into the `filters` query dict, navbar links that keep it, and a summary.
-
-    Values of the wrong type (a crafted request) count as unset; no update until both dates
-    are set.
-    """
-    start_text, end_text = _text(start), _text(end)
-    if not start_text or not end_text:
+def describe(query: object, links: object) -> tuple[dict[str, str], list[str], str]:
+    """The canonical query of the `filters` store (for the address bar), navbar links that
+    keep it, and a summary. No update until the store holds a dict with both dates."""
+    if not (isinstance(query, dict) and _text(query.get("start")) and _text(query.get("end"))):
         raise dash.exceptions.PreventUpdate  # the panel is filled from the URL first
-    query = {
-        "start": start_text[:10],
-        "end": end_text[:10],
-        "types": _choices(types),
-        "district": _choices(district),
-        "arrest": _tri_state(arrest),
-        "domestic": _tri_state(domestic),
-        "hours": _hour_range(hours),
-    }
     filters = selection(query)
     if filters is None:
         raise dash.exceptions.PreventUpdate
@@ -282,6 +244,33 @@ def mark_active(pathname: object, links: object) -> list[bool]:
     current_path = _text(pathname) or "/"
     return [path == current_path for path in _link_paths(links)]
 
+
+# The panel's values as the query dict the server reads (`Filters.from_query`): text only, a
+# list of choices joined with "|", "all" as unset, the hour slider as "from-to". Nothing until
+# both dates are set (the panel is filled from the URL first).
+_GATHER = """
+    function (start, end, types, district, arrest, domestic, hours) {
+        const text = (value) => (typeof value === "string" ? value : "");
+        if (!text(start) || !text(end)) { return window.dash_clientside.no_update; }
+        const choices = (value) => (
+            Array.isArray(value)
+                ? value.filter((item) => typeof item === "string").join("|")
+                : text(value)
+        );
+        const chosen = (value) => (text(value) === "all" ? "" : text(value));
+        const whole = Array.isArray(hours) && hours.length === 2
+            && hours.every((hour) => Number.isInteger(hour));
+        return {
+            start: text(start).slice(0, 10),
+            end: text(end).slice(0, 10),
+            types: choices(types),
+            district: choices(district),
+            arrest: chosen(arrest),
+            domestic: chosen(domestic),
+            hours: whole ? hours[0] + "-" + hours[1] : "",
+        };
+    }
+"""
 
 _WRITE_URL = """
     function (query) {
@@ -306,19 +295,24 @@ def register_callbacks(app: dash.Dash) -> None:
         Input(ids.URL, "search"),
         Input(ids.RESET, "n_clicks"),
     )(apply_url)
-    app.callback(
+    # Dash leaves `Dash.clientside_callback` unannotated.
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        _GATHER,
         Output(ids.FILTERS, "data"),
+        *(Input(component, prop) for component, prop in _PANEL),
+    )
+    app.callback(
+        Output(ids.URL_QUERY, "data"),
         Output(_NAV_LINKS, "href"),
         Output(ids.SUMMARY, "children"),
-        *(Input(component, prop) for component, prop in _PANEL),
+        Input(ids.FILTERS, "data"),
         State(_NAV_LINKS, "id"),
-    )(publish)
+    )(describe)
     app.callback(
         Output(_NAV_LINKS, "active"),
         Input(ids.URL, "pathname"),
         State(_NAV_LINKS, "id"),
     )(mark_active)
-    # Dash leaves `Dash.clientside_callback` unannotated.
     app.clientside_callback(  # type: ignore[no-untyped-call]
-        _WRITE_URL, Output(ids.URL_WRITER, "data"), Input(ids.FILTERS, "data")
+        _WRITE_URL, Output(ids.URL_WRITER, "data"), Input(ids.URL_QUERY, "data")
     )
