@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, html
+from dash import Input, Output, State, callback, html
 
 from chicrime.analytics import Filters
 from chicrime.app import charts, ids
-from chicrime.app.context import render_figure
+from chicrime.app.context import render_figure, selection
 from chicrime.app.figures import Figure
 from chicrime.app.widgets import chart
 
 
 def layout(**_query: str) -> html.Div:
     return html.Div(
-        [dbc.Alert(id=ids.MAP_NOTE, color="light", className="py-2"), chart(ids.MAP_GRAPH, 620)]
+        [
+            dbc.Alert(id=ids.MAP_NOTE, color="light", className="py-2"),
+            chart(ids.MAP_GRAPH, 620),
+            html.Div(id=ids.MAP_DETAIL, className="mb-3"),
+        ]
     )
 
 
@@ -39,3 +43,30 @@ def show_map(query: object) -> tuple[Figure, str]:
 
     figure = render_figure(query, "Map", build)
     return figure, notes[0] if notes else ""
+
+
+@callback(
+    Output(ids.MAP_DETAIL, "children"),
+    Input(ids.MAP_GRAPH, "clickData"),
+    State(ids.FILTERS, "data"),
+)
+def show_incident(click: object, query: object) -> object:
+    """The clicked incident's details (the hover shows its type, time and arrest only)."""
+    filters = selection(query)
+    incident = None if filters is None else charts.clicked_incident(click, filters)
+    if incident is None:
+        return html.P("Click a dot for the incident's details.", className="small text-muted")
+    arrest = "arrest made" if incident["arrest"] else "no arrest"
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H6(incident["primary_type"] or "unknown type", className="card-title"),
+                html.Div(f"{incident['date']:%a %d %b %Y, %H:%M} (Chicago time) · {arrest}"),
+                html.Div(f"Block: {incident['block'] or 'not given'}"),
+                html.Div(
+                    f"Location: {incident['latitude']:.5f}, {incident['longitude']:.5f}",
+                    className="small text-muted",
+                ),
+            ]
+        )
+    )

@@ -525,3 +525,69 @@ def test_no_json_value_makes_the_app_answer_500(
     requests.append(describe)
     assert {post_callback(client, body).status_code for body in requests} <= {200, 204}
     assert post_callback(client, {**describe, damaged: damage}).status_code in {200, 204, 400}
+
+
+def incident_card(client: FlaskClient, app: dash.Dash, click: object, store: object) -> str:
+    """The text of the map's incident details for this click and `filters` store value."""
+    body = callback_body(app, f"{ids.MAP_DETAIL}.children", [click], [store])
+    return " ".join(texts(callback_result(client, body)[ids.MAP_DETAIL]["children"]))
+
+
+def texts(component: object) -> list[str]:
+    """Every text in a serialised component tree, in document order."""
+    if isinstance(component, str):
+        return [component]
+    if isinstance(component, list):
+        return [text for child in component for text in texts(child)]
+    if isinstance(component, dict):
+        return texts(component.get("props", {}).get("children"))
+    return []
+
+
+WEEK = {"start": "2024-06-24", "end": "2024-06-30"}
+
+
+def test_a_click_on_the_points_map_shows_that_incident(
+    client: FlaskClient, app: dash.Dash, lake: pl.DataFrame
+) -> None:
+    """The second dot of the first trace (the most frequent type, no arrest) is the second
+    newest located such incident of the week, and its card names it."""
+    week = lake.filter(
+        (pl.col("date").dt.date() >= dt.date(2024, 6, 24)) & pl.col("latitude").is_not_null()
+    )
+    commonest = (
+        week.group_by("primary_type")
+        .len()
+        .sort(["len", "primary_type"], descending=[True, False])[0, 0]
+    )
+    expected = (
+        week.filter((pl.col("primary_type") == commonest) & ~pl.col("arrest"))
+        .sort(["date", "id"], descending=True)
+        .row(1, named=True)
+    )
+    card = incident_card(client, app, {"points": [{"curveNumber": 0, "pointNumber": 1}]}, WEEK)
+    assert card == (
+        f"{commonest} {expected['date']:%a %d %b %Y, %H:%M} (Chicago time) · no arrest "
+        f"Block: {expected['block']} "
+        f"Location: {expected['latitude']:.5f}, {expected['longitude']:.5f}"
+    )
+
+
+@pytest.mark.parametrize(
+    "click",
+    [
+        None,
+        5,
+        {"points": []},
+        {"points": [{"curveNumber": True, "pointNumber": 0}]},
+        {"points": [{"curveNumber": 0, "pointNumber": 10**9}]},
+        {"points": [{"curveNumber": -1, "pointNumber": 0}]},
+        {"points": [{"curveNumber": "0", "pointNumber": 0}]},
+    ],
+    ids=repr,
+)
+def test_a_crafted_click_shows_the_hint_not_an_error(
+    client: FlaskClient, app: dash.Dash, click: object
+) -> None:
+    """Anything a click on a dot would not send gets the hint to click one."""
+    assert incident_card(client, app, click, WEEK) == "Click a dot for the incident's details."

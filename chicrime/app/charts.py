@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chicrime.analytics import MAP_POINTS_LIMIT, MAP_POINTS_MAX_DAYS, Filters
 from chicrime.app import figures
 from chicrime.app.context import current
@@ -10,6 +12,7 @@ from chicrime.store.geo import read_boundaries
 
 __all__ = [
     "arrest_rates",
+    "clicked_incident",
     "incidents_over_time",
     "map_view",
     "top_types",
@@ -70,3 +73,21 @@ def map_view(filters: Filters) -> tuple[Figure | None, str]:
     if cells.is_empty():
         return None, note
     return figures.hexagon_map(cells, analytics.hexagon_geojson(cells), style), note
+
+
+def clicked_incident(click: object, filters: Filters) -> dict[str, Any] | None:
+    """The incident a click on the points map of `filters` landed on, as a row dict; None for
+    no click, a click on anything else, or a value no click makes (a crafted request)."""
+    points = click.get("points") if isinstance(click, dict) else None
+    if not isinstance(points, list) or not points or not isinstance(points[0], dict):
+        return None
+    curve, number = points[0].get("curveNumber"), points[0].get("pointNumber")
+    if type(curve) is not int or type(number) is not int:  # bool is an int, not a number here
+        return None
+    if filters.days > MAP_POINTS_MAX_DAYS:
+        return None
+    groups = figures.map_point_groups(current().analytics.map_points(filters))
+    if not 0 <= curve < len(groups) or not 0 <= number < groups[curve][2].height:
+        return None
+    row: dict[str, Any] = groups[curve][2].row(number, named=True)
+    return row
