@@ -269,6 +269,26 @@ def test_the_same_garbled_page_served_twice_loses_no_record(
     ]
 
 
+def test_a_garbled_page_the_id_list_contradicts_does_not_block_a_deletion(
+    dataset: SocrataDataset, server: SocrataServer, settings: Settings
+) -> None:
+    """A record deleted upstream leaves the lake even when a garbled page (served twice) made
+    the pull look like it held an id-less record: the ids alone, listed afresh, are all
+    readable. (Found by the fault-schedule property.)"""
+    dataset.upsert(base_rows())
+    ingest_once(settings, clock=clock)
+    dataset.delete([108])
+    garbled = Fault.status(200, body=[{"count": "many"}])
+    server.faults.extend([Fault.slow(0)] * 2 + [garbled, garbled])
+
+    result = ingest_once(dataclasses.replace(settings, page_limit=4), clock=clock)
+
+    assert lake_rows(settings.data_dir) == expected_lake(
+        [row for row in base_rows() if row["id"] != "108"]
+    )
+    assert result.totals.rows_deleted == 1
+
+
 def test_a_record_upstream_really_has_without_an_id_is_asked_for_twice_then_quarantined(
     dataset: SocrataDataset, server: SocrataServer, settings: Settings
 ) -> None:

@@ -247,10 +247,10 @@ class SocrataClient:
             yield page
 
     def ids(self, where: str, page_limit: int) -> pl.Series:
-        """The readable ids of every row matching `where`, ascending; raises like
-        `fetch_pages`."""
+        """The ids of every row matching `where`, ascending, null where one cannot be read;
+        raises like `fetch_pages`."""
         pages = [
-            page.get_column("id").cast(pl.Int64, strict=False).drop_nulls()
+            page.get_column("id").cast(pl.Int64, strict=False)
             for page in self.fetch_pages(where, page_limit, fields=("id",))
         ]
         return pl.concat([pl.Series("id", [], pl.Int64), *pages])

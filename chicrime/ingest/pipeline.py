@@ -179,6 +179,8 @@ class _Ingestion:
     def __init__(self, run: WriterRun, client: SocrataClient) -> None:
         self.run, self.client, self.settings = run, client, run.settings
         self.returned_ids: list[pl.Series] = []  # every id upstream sent, quarantined ones too
+        # Ids upstream listed but that could not be read: records it really serves that way.
+        self.unreadable_listed = 0
 
     def ingest(self, since: dt.date | None) -> IngestResult:
         self._refuse_demo_lake()
@@ -334,9 +336,12 @@ class _Ingestion:
 
         Paging steps over a record whose id cannot be read. If it was a garbled answer (a
         proxy's, say, served the same way twice) in place of a real page, a real row was
-        stepped over with it: listing the ids alone finds it.
+        stepped over with it: listing the ids alone finds it. Ids the listing cannot read
+        either are counted in `unreadable_listed`.
         """
         listed = self.client.ids(where, self.settings.page_limit)
+        self.unreadable_listed += listed.null_count()
+        listed = listed.drop_nulls()
         missing = listed.filter(~listed.is_in(received.implode()))
         if missing.is_empty():
             return
@@ -363,8 +368,10 @@ class _Ingestion:
         A lake row the window pull did not return is asked for by id; if upstream still has it
         (its date moved out of the window, say) it is staged like any fetched row, and only ids
         upstream cannot produce at all count as deleted. An id upstream returns in a shape that
-        is quarantined keeps its lake row. Nothing is deleted when a record arrived without a
-        usable id (it may be any of them), and `MassDeletionError` refuses an implausible share.
+        is quarantined keeps its lake row. Nothing is deleted when upstream serves a record
+        whose id cannot be read, in the rows and in the list of ids alike (it may be any of
+        them); a garbled page that the list of ids contradicts does not count.
+        `MassDeletionError` refuses an implausible share.
         """
         in_window = self.run.lake.ids_dated_since(start)
         missing = in_window.filter(~in_window.is_in(self._returned().drop_nulls().implode()))
@@ -377,13 +384,13 @@ class _Ingestion:
             "deletions confirmed",
             extra={"run_id": run_id, "checked": missing.len(), "deleted": len(deleted)},
         )
-        if deleted and returned.null_count():
+        if deleted and self.unreadable_listed:
             log.warning(
                 "deletions skipped: records arrived without a usable id, so any of the missing "
                 "ids may still exist upstream (see quarantine/)",
                 extra={
                     "run_id": run_id,
-                    "without_id": returned.null_count(),
+                    "without_id": self.unreadable_listed,
                     "not_deleted": len(deleted),
                 },
             )
