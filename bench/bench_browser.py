@@ -138,7 +138,7 @@ DRAWN_AFTER_LOAD = """(quiet) => {
     const bench = window.__bench;
     const answered = Object.keys(bench.finished);
     if (!answered.some((o) => o.includes("_pages_content.children"))) { return false; }
-    if (!answered.some((o) => o.includes("filters.data"))) { return false; }
+    if (!answered.some((o) => o.includes("url-query.data"))) { return false; }
     for (const graph of document.querySelectorAll(".dash-graph")) {
         const gd = graph.querySelector(".js-plotly-plot");
         if (!gd || !gd._fullLayout || !gd.querySelector(".main-svg")) { return false; }
@@ -178,11 +178,6 @@ class Replay:
 
     target: str
     body: dict[str, Any]
-
-    @property
-    def publishes(self) -> bool:
-        """Whether this is the panel → `filters` store callback (the others take the store)."""
-        return "filters.data" in self.body.get("output", "")
 
 
 @dataclass
@@ -486,8 +481,8 @@ LOAD_MIX = (
 )
 
 
-def random_panel(rng: random.Random, lake: Lake) -> dict[tuple[str, str], object]:
-    """Panel values a person might pick (LOAD_MIX)."""
+def random_query(rng: random.Random, lake: Lake) -> dict[str, str]:
+    """The `filters` store a person's panel choices make (LOAD_MIX), as the browser gathers it."""
     length = rng.choice([1, 7, 30, 30, 90, 365, None])
     total = (lake.last - lake.first).days + 1
     if length is None or length >= total:
@@ -499,13 +494,13 @@ def random_panel(rng: random.Random, lake: Lake) -> dict[tuple[str, str], object
     types = list(lake.dimensions.primary_types)
     districts = list(lake.dimensions.districts)
     return {
-        ("filter-dates", "start_date"): start.isoformat(),
-        ("filter-dates", "end_date"): end.isoformat(),
-        ("filter-types", "value"): rng.sample(types, rng.choice([0, 0, 0, 1, 2])),
-        ("filter-district", "value"): rng.choice(districts) if rng.random() < 0.25 else None,
-        ("filter-arrest", "value"): rng.choice(["all", "all", "true", "false"]),
-        ("filter-domestic", "value"): rng.choice(["all", "all", "true", "false"]),
-        ("filter-hours", "value"): hours,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "types": "|".join(rng.sample(types, rng.choice([0, 0, 0, 1, 2]))),
+        "district": rng.choice(districts) if rng.random() < 0.25 else "",
+        "arrest": rng.choice(["", "", "true", "false"]),
+        "domestic": rng.choice(["", "", "true", "false"]),
+        "hours": f"{hours[0]}-{hours[1]}",
     }
 
 
@@ -535,25 +530,16 @@ async def simulated_user(
     deadline: float,
     results: LoadResults,
 ) -> None:
-    """Change filters back to back: publish the panel, then every chart callback at once."""
+    """Change filters back to back: every callback the browser sends for a change, at once."""
     rng = random.Random(seed)
-    publish = next(p for p in payloads if p.publishes)
-    charts = [p for p in payloads if not p.publishes]
     while time.perf_counter() < deadline:
-        request = copy.deepcopy(publish.body)
-        panel = random_panel(rng, lake)
-        for entry in request["inputs"]:
-            entry["value"] = panel.get((entry["id"], entry["property"]), entry["value"])
+        query = random_query(rng, lake)
         started = time.perf_counter()
-        answer = await post(client, publish.target, request, results)
-        if answer is None:
-            continue
-        query = answer["response"]["filters"]["data"]
         sends = []
-        for chart in charts:
-            chart_request = copy.deepcopy(chart.body)
-            chart_request["inputs"][0]["value"] = query
-            sends.append(post(client, chart.target, chart_request, results))
+        for payload in payloads:
+            request = copy.deepcopy(payload.body)
+            request["inputs"][0]["value"] = query
+            sends.append(post(client, payload.target, request, results))
         answers = await asyncio.gather(*sends)
         if all(a is not None for a in answers):
             results.updates.append((time.perf_counter() - started) * 1000)
@@ -675,7 +661,7 @@ def callback_report(samples: list[Sample]) -> tuple[str, tuple[str, str]]:
     cold_all = {
         output: values
         for (output, selection, mode), values in ttfbs.items()
-        if (selection, mode) == ("all-time", "cold") and "filters" not in output.split("+")
+        if (selection, mode) == ("all-time", "cold") and "url-query" not in output.split("+")
     }
     slowest = max(cold_all, key=lambda o: statistics.median(cold_all[o]))
     values = cold_all[slowest]
@@ -797,7 +783,7 @@ def report(
             f"({len(load.requests) / load.elapsed:.1f} req/s), errors {dict(load.errors) or 0}"
         )
         print(
-            f"  an update = the panel's callback, then every chart callback of the route at once; "
+            f"  an update = every callback request the browser sends for a change, at once; "
             f"{LOAD_MIX}"
         )
         if load.updates:

@@ -10,13 +10,20 @@ from chicrime.analytics import Kpis
 __all__ = ["chart", "kpi_cards", "kpi_row"]
 
 
+# A spinner only for an update slower than this; a quicker one replaces the chart in place.
+_SPINNER_DELAY_MS = 400
+
+
 def chart(graph_id: str, height: int = 380) -> dbc.Card:
-    """A graph in a card, with a loading spinner while its callback runs."""
+    """A graph in a card. While a slow update runs, the previous chart stays in view, dimmed,
+    under a spinner; a quick one is never covered."""
     return dbc.Card(
         dbc.CardBody(
             dcc.Loading(
                 dcc.Graph(id=graph_id, config={"displaylogo": False}, style={"minHeight": height}),
                 type="circle",
+                delay_show=_SPINNER_DELAY_MS,
+                overlay_style={"visibility": "visible", "opacity": 0.5},
             )
         ),
         className="mb-3",
