@@ -235,7 +235,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             host=args.host, port=args.port, debug=True, dev_tools_disable_version_check=True
         )
         return 0
-    from chicrime.app.server import serve
+    from chicrime.web import serve
 
     serve(settings, args.host, args.port, args.workers, args.threads)
     return 0
