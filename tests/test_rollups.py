@@ -121,6 +121,13 @@ MARCH_ROWS = [
     incident(3, "2024-03-10T02:30:00", "BATTERY", "004", at=SOUTH),
     incident(4, "2024-03-31T23:59:00", "NARCOTICS", "011", arrest=True, at=WEST),
     incident(5, "2024-02-20T10:00:00"),
+    # Earlier months, so that a commit touching one or two partitions keeps most of them and
+    # copies their rollup rows rather than counting them again.
+    *(
+        incident(100 + m, f"2023-{m:02d}-10T12:00:00", "ROBBERY", "011", at=WEST)
+        for m in (7, 8, 9, 10, 11, 12)
+    ),
+    incident(107, "2024-01-10T12:00:00", "ROBBERY", "011", at=WEST),
 ]
 
 

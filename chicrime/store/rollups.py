@@ -90,6 +90,9 @@ ROLLUPS = (
 )
 
 _ROW_GROUP_ROWS = 32_768
+# A commit copies the previous rollups' rows when it kept at least this share of partitions;
+# rewriting more (a backfill), it aggregates every file, holding no partition in memory.
+_INCREMENTAL_SHARE = 0.75
 # The commit's DuckDB: what it aggregates is one version's rollups, far below this.
 _MEMORY_LIMIT = "512MB"
 
@@ -103,25 +106,32 @@ def rollup_path(lake_root: Path, version: str, name: str) -> Path:
     return rollups_dir(lake_root, version) / f"{name}.parquet"
 
 
-def _counts_sql(rollup: Rollup) -> str:
-    """SQL aggregating the lake files given as its one parameter into `rollup`'s rows."""
+# Every dimension of every rollup, and what the counts and map cells need, per lake row.
+_ROW_COLUMNS = ", ".join(
+    [
+        *(f"{sql} AS {name}" for name, sql in DIMENSION_SQL.items()),
+        "latitude",
+        "longitude",
+    ]
+)
+
+
+def _rows_sql() -> str:
+    """A relation of `_ROW_COLUMNS` over the lake files given as its one parameter."""
+    return f"(SELECT {_ROW_COLUMNS} FROM read_parquet(?, hive_partitioning = false))"
+
+
+def _counts_sql(rollup: Rollup, rows: str) -> str:
+    """SQL aggregating `rows` (a relation of `_ROW_COLUMNS`) into `rollup`'s rows."""
     plain = [d for d in rollup.columns() if d not in _CELL]
-    rows = ", ".join([*(f"{DIMENSION_SQL[d]} AS {d}" for d in plain), "arrest AS _arrest"])
-    if rollup.located:
-        rows += ", latitude, longitude"
-    source = f"(SELECT {rows} FROM read_parquet(?, hive_partitioning = false))"
-    if rollup.located:
-        source = f"({cells_sql(source, carry=[*plain, '_arrest'])})"
+    carry = plain if "arrest" in plain else [*plain, "arrest"]
+    source = f"({cells_sql(rows, carry=carry)})" if rollup.located else rows
     keys = ", ".join(rollup.columns())
     return (
         f"SELECT {keys}, CAST(count(*) AS INTEGER) AS incidents,"
-        " CAST(count(*) FILTER (WHERE _arrest) AS INTEGER) AS arrests"
+        " CAST(count(*) FILTER (WHERE arrest) AS INTEGER) AS arrests"
         f" FROM {source} GROUP BY ALL"
     )
-
-
-def _partition_key(grain: Grain) -> str:
-    return f"year({grain}) * 100 + month({grain})"
 
 
 def write_rollups(
@@ -134,68 +144,76 @@ def write_rollups(
     """Write every rollup of `version`, whose partitions hold `files` (the caller makes the
     directory's entries durable).
 
-    Partitions in `rewritten` are aggregated from their files; the others' rows are copied
-    from `previous`'s rollup when it has one that can be read, else aggregated too. Raises
-    `duckdb.Error` or OSError if a rollup cannot be written (nothing of `version` is current
-    yet, so the caller removes what was written).
+    Partitions in `rewritten` are aggregated from their files (read once, for every rollup);
+    the others' rows are copied from `previous`'s rollup when it has one that can be read,
+    else aggregated too. When most partitions were rewritten (a backfill), every rollup is
+    aggregated from every file instead, which holds no partition's rows in memory. Raises
+    `duckdb.Error` or OSError if a rollup cannot be written
+    (nothing of `version` is current yet, so the caller removes what was written).
     """
     target = rollups_dir(lake_root, version)
     target.mkdir(parents=True, exist_ok=True)
+    everything = [str(path) for paths in files.values() for path in paths]
+    fresh = [str(path) for part, paths in files.items() if part in rewritten for path in paths]
+    kept = [year * 100 + month for year, month in files if (year, month) not in rewritten]
+    incremental = previous is not None and len(kept) >= _INCREMENTAL_SHARE * len(files)
     database = duckdb.connect(":memory:", config={"threads": 2, "memory_limit": _MEMORY_LIMIT})
     try:
+        if incremental and fresh:
+            database.execute(f"CREATE TEMP TABLE fresh AS SELECT * FROM {_rows_sql()}", [fresh])
         for rollup in ROLLUPS:
-            old = rollup_path(lake_root, previous, rollup.name) if previous else None
-            try:
-                _write_rollup(database, rollup, target, files, rewritten, old)
-            except duckdb.Error as error:
-                if old is None:
-                    raise
-                log.warning(
-                    "previous rollup unreadable, aggregating every partition",
-                    extra={"rollup": rollup.name, "error": str(error).splitlines()[0]},
+            old = None
+            if previous is not None and incremental:
+                old = rollup_path(lake_root, previous, rollup.name)
+            branches: list[tuple[str, list[object]]] = []
+            if old is not None and old.is_file():
+                if kept:
+                    branches.append(
+                        (
+                            f"SELECT {', '.join(rollup.columns())}, incidents, arrests"
+                            f" FROM read_parquet(?) WHERE {_partition_key(rollup.grain)} IN ?",
+                            [str(old), kept],
+                        )
+                    )
+                if fresh:
+                    branches.append((_counts_sql(rollup, "fresh"), []))
+                try:
+                    _write_rollup(database, rollup, target, branches)
+                    continue
+                except duckdb.Error as error:
+                    log.warning(
+                        "previous rollup unreadable, aggregating every partition",
+                        extra={"rollup": rollup.name, "error": str(error).splitlines()[0]},
+                    )
+            if everything:
+                _write_rollup(
+                    database, rollup, target, [(_counts_sql(rollup, _rows_sql()), [everything])]
                 )
-                _write_rollup(database, rollup, target, files, rewritten, None)
     finally:
         database.close()
+
+
+def _partition_key(grain: Grain) -> str:
+    return f"year({grain}) * 100 + month({grain})"
 
 
 def _write_rollup(
     database: duckdb.DuckDBPyConnection,
     rollup: Rollup,
     target: Path,
-    files: Mapping[Partition, Sequence[Path]],
-    rewritten: Collection[Partition],
-    old: Path | None,
+    branches: Sequence[tuple[str, list[object]]],
 ) -> None:
-    reuse = old is not None and old.is_file()
-    fresh = [
-        str(path)
-        for partition, paths in files.items()
-        if not reuse or partition in rewritten
-        for path in paths
-    ]
-    kept = [year * 100 + month for year, month in files if reuse and (year, month) not in rewritten]
-    branches: list[str] = []
-    params: list[object] = []
-    if reuse and kept:
-        columns = ", ".join(rollup.columns())
-        branches.append(
-            f"SELECT {columns}, incidents, arrests FROM read_parquet(?)"
-            f" WHERE {_partition_key(rollup.grain)} IN ?"
-        )
-        params += [str(old), kept]
-    if fresh:
-        branches.append(_counts_sql(rollup))
-        params.append(fresh)
+    """Write the rows of `branches` (SQL and its parameters), sorted, as `rollup`'s file;
+    nothing for no branch (a version without rows: readers answer it from its empty lake)."""
     if not branches:
-        return  # a version without rows: readers answer it from its (empty) lake
+        return
     path = target / f"{rollup.name}.parquet"
-    order = ", ".join(rollup.columns())
+    union = " UNION ALL ".join(sql for sql, _ in branches)
     database.execute(
-        f"COPY (SELECT * FROM ({' UNION ALL '.join(branches)}) ORDER BY {order})"
+        f"COPY (SELECT * FROM ({union}) ORDER BY {', '.join(rollup.columns())})"
         f" TO '{_literal(path)}' (FORMAT parquet, COMPRESSION zstd,"
         f" ROW_GROUP_SIZE {_ROW_GROUP_ROWS})",
-        params,
+        [value for _, values in branches for value in values],
     )
     with path.open("rb") as handle:
         os.fsync(handle.fileno())
