@@ -141,8 +141,9 @@ def server_rss(data_dir: Path) -> dict[str, object]:
                 for path in PAGES:
                     page.goto(url + path + query)
                     page.wait_for_selector("#filter-types")
+                    # A function, not an expression: the dashboard's CSP forbids eval.
                     page.wait_for_function(
-                        "!document.querySelector('[data-dash-is-loading=\"true\"]')"
+                        "() => !document.querySelector('[data-dash-is-loading=\"true\"]')"
                     )
                     page.wait_for_timeout(500)
             browser.close()

@@ -199,7 +199,9 @@ def map_point_groups(points: pl.DataFrame) -> list[tuple[str, bool, pl.DataFrame
     """`points` split by (primary type, arrest): types most frequent first, then by name; no
     arrest before arrest; rows in their given order. The points map draws one trace per group,
     in this order, so a clicked (trace, point) names its row."""
-    known = points.with_columns(pl.col("primary_type").fill_null("UNKNOWN"))
+    known = points.with_columns(
+        pl.col("primary_type").fill_null("UNKNOWN"), pl.col("arrest").fill_null(False)
+    )
     order = (
         known.group_by("primary_type")
         .len()
@@ -207,14 +209,13 @@ def map_point_groups(points: pl.DataFrame) -> list[tuple[str, bool, pl.DataFrame
         .get_column("primary_type")
         .to_list()
     )
-    groups = []
-    for kind in order:
-        of_kind = known.filter(pl.col("primary_type") == kind)
-        for arrest in (False, True):
-            rows = of_kind.filter(pl.col("arrest").fill_null(False) == arrest)
-            if rows.height:
-                groups.append((kind, arrest, rows))
-    return groups
+    parts = known.partition_by("primary_type", "arrest", as_dict=True, maintain_order=True)
+    return [
+        (kind, arrest, parts[(kind, arrest)])
+        for kind in order
+        for arrest in (False, True)
+        if (kind, arrest) in parts
+    ]
 
 
 def _float32(values: pl.Series) -> dict[str, str]:
