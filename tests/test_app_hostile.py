@@ -550,8 +550,9 @@ WEEK = {"start": "2024-06-24", "end": "2024-06-30"}
 def test_a_click_on_the_points_map_shows_that_incident(
     client: FlaskClient, app: dash.Dash, lake: pl.DataFrame
 ) -> None:
-    """The second dot of the first trace (the most frequent type, no arrest) is the second
-    newest located such incident of the week, and its card names it."""
+    """Traces run from the rarest type to the commonest, no arrest before arrest: the second
+    dot of the commonest type's no-arrest trace is the second newest located such incident of
+    the week, and its card names it."""
     week = lake.filter(
         (pl.col("date").dt.date() >= dt.date(2024, 6, 24)) & pl.col("latitude").is_not_null()
     )
@@ -560,12 +561,15 @@ def test_a_click_on_the_points_map_shows_that_incident(
         .len()
         .sort(["len", "primary_type"], descending=[True, False])[0, 0]
     )
+    traces = week.select("primary_type", "arrest").unique().height
+    curve = traces - 1 - int(week.filter(pl.col("primary_type") == commonest)["arrest"].any())
     expected = (
         week.filter((pl.col("primary_type") == commonest) & ~pl.col("arrest"))
         .sort(["date", "id"], descending=True)
         .row(1, named=True)
     )
-    card = incident_card(client, app, {"points": [{"curveNumber": 0, "pointNumber": 1}]}, WEEK)
+    click = {"points": [{"curveNumber": curve, "pointNumber": 1}]}
+    card = incident_card(client, app, click, WEEK)
     assert card == (
         f"{commonest} {expected['date']:%a %d %b %Y, %H:%M} (Chicago time) · no arrest "
         f"Block: {expected['block']} "

@@ -196,16 +196,17 @@ def _map(data: list[dict[str, Any]], title: str, style: str) -> Figure:
 
 
 def map_point_groups(points: pl.DataFrame) -> list[tuple[str, bool, pl.DataFrame]]:
-    """`points` split by (primary type, arrest): types most frequent first, then by name; no
-    arrest before arrest; rows in their given order. The points map draws one trace per group,
-    in this order, so a clicked (trace, point) names its row."""
+    """`points` split by (primary type, arrest): types least frequent first (ties by name, the
+    most frequent last, so its dots are drawn on top); no arrest before arrest; rows in their
+    given order. The points map draws one trace per group, in this order, so a clicked
+    (trace, point) names its row."""
     known = points.with_columns(
         pl.col("primary_type").fill_null("UNKNOWN"), pl.col("arrest").fill_null(False)
     )
     order = (
         known.group_by("primary_type")
         .len()
-        .sort(["len", "primary_type"], descending=[True, False])
+        .sort(["len", "primary_type"], descending=[False, True])
         .get_column("primary_type")
         .to_list()
     )
@@ -231,11 +232,13 @@ def points_map(points: pl.DataFrame, style: str) -> Figure:
     hovering shows the type and whether there was an arrest, and a click asks the server for
     the rest (`chicrime.app.charts.clicked_incident`), which keeps 20,000 points near 250 kB."""
     traces: list[dict[str, Any]] = []
-    colours: dict[str, str] = {}
-    for kind, arrest, rows in map_point_groups(points):
-        colour = colours.setdefault(
-            kind, _PALETTE[len(colours)] if len(colours) < len(_PALETTE) else _OTHER
-        )
+    groups = map_point_groups(points)
+    ranked = list(dict.fromkeys(kind for kind, _arrest, _rows in reversed(groups)))
+    colours = {
+        kind: _PALETTE[rank] if rank < len(_PALETTE) else _OTHER for rank, kind in enumerate(ranked)
+    }
+    for kind, arrest, rows in groups:
+        colour = colours[kind]
         outcome = "arrest made" if arrest else "no arrest"
         traces.append(
             {
@@ -255,6 +258,7 @@ def points_map(points: pl.DataFrame, style: str) -> Figure:
         showlegend=True,
         legend={
             "title": {"text": "primary type"},
+            "traceorder": "reversed",  # the most frequent type (drawn last) on top
             "bgcolor": "rgba(255,255,255,0.85)",
             "x": 0.01,
             "y": 0.99,
