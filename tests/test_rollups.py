@@ -238,3 +238,20 @@ def test_an_unreadable_previous_rollup_is_aggregated_afresh(
     assert [(r.getMessage(), getattr(r, "rollup", None)) for r in caplog.records] == [
         ("previous rollup unreadable, aggregating every partition", "day_hour")
     ]
+
+
+def test_a_damaged_rollup_is_logged_and_the_lake_files_answer(
+    march: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A rollup file damaged on disk never fails a chart: the warning names it and the same
+    counts come from the lake files."""
+    version = Lake(march / "lake").version()
+    assert version is not None
+    rollup_path(march / "lake", version, "day_type").write_bytes(b"not parquet")
+    with caplog.at_level(logging.WARNING, logger="chicrime.analytics.queries"):
+        kpis = Analytics(march, cache=False).kpis(MARCH)
+    assert kpis == Kpis(4, 2, 0.5, 1, 3.0)
+    assert [(r.getMessage(), getattr(r, "rollup", None)) for r in caplog.records] == [
+        ("rollup unreadable, counted from the lake files instead", "day_type"),
+        ("rollup unreadable, counted from the lake files instead", "day_type"),
+    ]

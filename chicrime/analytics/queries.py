@@ -11,11 +11,13 @@ example a file removed under a running query) raises `duckdb.Error`.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar, cast
 
+import duckdb
 import polars as pl
 
 from chicrime.analytics import hexagons
@@ -100,6 +102,8 @@ TABLE_SCHEMA = pl.Schema({c: LAKE_SCHEMA[c] for c in _TABLE_COLUMNS})
 _CSV_SCHEMA = pl.Schema({c: LAKE_SCHEMA[c] for c in CSV_COLUMNS})
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -623,13 +627,34 @@ class Analytics:
         Hexagon cells (`size_deg` given) count located rows only. The cheapest source that
         answers exactly is read: a day rollup holding every dimension involved; else a month
         rollup for the months the range covers whole, plus the lake files of the months it
-        covers in part; else the lake files alone.
+        covers in part; else the lake files alone. A rollup DuckDB cannot read (a damaged
+        file) is logged and the lake files answer instead.
         """
         needs = {d for key in keys for d in key.needs} | _filter_dimensions(f)
-        located = size_deg is not None
         if version is None:
             return self._empty_counts(keys)
-        rollup = self._rollup_for(version, needs, located, size_deg)
+        rollup = self._rollup_for(version, needs, size_deg is not None, size_deg)
+        try:
+            return self._counts_from(label, version, f, keys, size_deg, rollup)
+        except duckdb.Error as error:
+            if rollup is None or self._files.rollup_file(version, rollup) not in str(error):
+                raise  # the lake files failed, not the rollup
+            log.warning(
+                "rollup unreadable, counted from the lake files instead",
+                extra={"rollup": rollup.name, "error": " ".join(str(error).split())[:300]},
+            )
+            return self._counts_from(label, version, f, keys, size_deg, None)
+
+    def _counts_from(
+        self,
+        label: str,
+        version: str,
+        f: Filters,
+        keys: tuple[_Key, ...],
+        size_deg: float | None,
+        rollup: Rollup | None,
+    ) -> pl.DataFrame:
+        """`_counts` from `rollup` (and the lake files it does not cover), or the lake files."""
         parts = self._months(version, f)
         branches: list[tuple[str, list[object]]] = []
         if rollup is not None and rollup.grain == "day":
