@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import polars as pl
@@ -43,6 +44,21 @@ def with_centres(cells: pl.DataFrame, size_deg: float) -> pl.DataFrame:
     )
 
 
+@functools.lru_cache(maxsize=16_384)
+def _ring(q: int, r: int, size_deg: float) -> tuple[tuple[float, float], ...]:
+    """The closed ring of cell (q, r): a cell's shape never changes, so it is worked out once
+    per process (the city holds about 1,500 cells at the default size)."""
+    x = size_deg * (_SQRT3 * q + _SQRT3 / 2 * r)
+    lat, lon = _ORIGIN_LAT + size_deg * 1.5 * r, _ORIGIN_LON + x / _LON_SCALE
+    return tuple(
+        (
+            round(lon + size_deg * math.cos(math.radians(60 * corner - 30)) / _LON_SCALE, 6),
+            round(lat + size_deg * math.sin(math.radians(60 * corner - 30)), 6),
+        )
+        for corner in (0, 1, 2, 3, 4, 5, 0)
+    )
+
+
 def feature_collection(cells: pl.DataFrame, size_deg: float) -> dict[str, object]:
     """A GeoJSON FeatureCollection with one hexagon polygon per row of `cells`.
 
@@ -52,18 +68,8 @@ def feature_collection(cells: pl.DataFrame, size_deg: float) -> dict[str, object
     has_counts = "incidents" in cells.columns
     wanted = ["hex_q", "hex_r", "incidents"] if has_counts else ["hex_q", "hex_r"]
     features: list[dict[str, object]] = []
-    for row in with_centres(cells.select(wanted), size_deg).iter_rows(named=True):
+    for row in cells.select(wanted).iter_rows(named=True):
         q, r = int(row["hex_q"]), int(row["hex_r"])
-        lon, lat = float(row["longitude"]), float(row["latitude"])
-        ring = []
-        for corner in (0, 1, 2, 3, 4, 5, 0):
-            angle = math.radians(60 * corner - 30)
-            ring.append(
-                [
-                    round(lon + size_deg * math.cos(angle) / _LON_SCALE, 6),
-                    round(lat + size_deg * math.sin(angle), 6),
-                ]
-            )
         properties: dict[str, object] = {"hex_q": q, "hex_r": r}
         if has_counts:
             properties["incidents"] = int(row["incidents"])
@@ -72,7 +78,7 @@ def feature_collection(cells: pl.DataFrame, size_deg: float) -> dict[str, object
                 "type": "Feature",
                 "id": f"{q}:{r}",
                 "properties": properties,
-                "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "geometry": {"type": "Polygon", "coordinates": [_ring(q, r, size_deg)]},
             }
         )
     return {"type": "FeatureCollection", "features": features}
