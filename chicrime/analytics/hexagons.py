@@ -31,7 +31,6 @@ __all__ = [
 
 _SQRT3 = math.sqrt(3)
 _ORIGIN_LAT, _ORIGIN_LON = GRID_ORIGIN
-_LON_SCALE = LON_SCALE
 
 
 def with_centres(cells: pl.DataFrame, size_deg: float) -> pl.DataFrame:
@@ -40,7 +39,7 @@ def with_centres(cells: pl.DataFrame, size_deg: float) -> pl.DataFrame:
     x = size_deg * (_SQRT3 * q + _SQRT3 / 2 * r)
     return cells.with_columns(
         latitude=_ORIGIN_LAT + size_deg * 1.5 * r,
-        longitude=_ORIGIN_LON + x / _LON_SCALE,
+        longitude=_ORIGIN_LON + x / LON_SCALE,
     )
 
 
@@ -49,10 +48,10 @@ def _ring(q: int, r: int, size_deg: float) -> tuple[tuple[float, float], ...]:
     """The closed ring of cell (q, r): a cell's shape never changes, so it is worked out once
     per process (the city holds about 1,500 cells at the default size)."""
     x = size_deg * (_SQRT3 * q + _SQRT3 / 2 * r)
-    lat, lon = _ORIGIN_LAT + size_deg * 1.5 * r, _ORIGIN_LON + x / _LON_SCALE
+    lat, lon = _ORIGIN_LAT + size_deg * 1.5 * r, _ORIGIN_LON + x / LON_SCALE
     return tuple(
         (
-            round(lon + size_deg * math.cos(math.radians(60 * corner - 30)) / _LON_SCALE, 6),
+            round(lon + size_deg * math.cos(math.radians(60 * corner - 30)) / LON_SCALE, 6),
             round(lat + size_deg * math.sin(math.radians(60 * corner - 30)), 6),
         )
         for corner in (0, 1, 2, 3, 4, 5, 0)

@@ -633,7 +633,7 @@ class Analytics:
         needs = {d for key in keys for d in key.needs} | _filter_dimensions(f)
         if version is None:
             return self._empty_counts(keys)
-        rollup = self._rollup_for(version, needs, size_deg is not None, size_deg)
+        rollup = self._rollup_for(version, needs, size_deg)
         try:
             return self._counts_from(label, version, f, keys, size_deg, rollup)
         except duckdb.Error as error:
@@ -682,11 +682,11 @@ class Analytics:
             return self._empty_counts(keys)
         return frame
 
-    def _rollup_for(
-        self, version: str, needs: set[str], located: bool, size_deg: float | None
-    ) -> Rollup | None:
+    def _rollup_for(self, version: str, needs: set[str], size_deg: float | None) -> Rollup | None:
         """The first of `version`'s rollups holding every dimension in `needs` (and days, if
-        needed), or None when only the lake can answer."""
+        needed), located ones for hexagon cells of `size_deg`; None when only the lake can
+        answer."""
+        located = size_deg is not None
         if not self._use_rollups or (located and size_deg != hexagons.HEXAGON_SIZE_DEG):
             return None
         for rollup in self._files.rollups(version):

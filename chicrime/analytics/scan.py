@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from chicrime.analytics.filters import Filters
 from chicrime.store.facts import VersionFacts, read_facts
@@ -23,6 +24,8 @@ from chicrime.store.versions import current_version, version_partitions
 __all__ = ["LakeFiles", "MonthFiles", "newest_first", "rolled_up", "selection", "whole_lake"]
 
 _READ = "read_parquet(?, hive_partitioning = false)"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,15 +38,33 @@ class MonthFiles:
     whole: bool = True
 
 
+class _PerVersion(Generic[T]):
+    """One value worked out per lake version: kept until another version is asked for."""
+
+    def __init__(self, compute: Callable[[str], T]) -> None:
+        self._compute = compute
+        self._lock = threading.Lock()
+        self._held: tuple[str, T] | None = None
+
+    def __call__(self, version: str) -> T:
+        with self._lock:
+            if self._held is not None and self._held[0] == version:
+                return self._held[1]
+        value = self._compute(version)  # outside the lock: a slow read blocks no other reader
+        with self._lock:
+            self._held = (version, value)
+        return value
+
+
 class LakeFiles:
-    """The Parquet files and facts of lake versions under `lake_root`, read once per version."""
+    """The Parquet files, facts and rollups of lake versions under `lake_root`, read once per
+    version."""
 
     def __init__(self, lake_root: Path) -> None:
         self.lake_root = lake_root
-        self._lock = threading.Lock()
-        self._listed: tuple[str, tuple[MonthFiles, ...]] | None = None
-        self._facts: tuple[str, VersionFacts | None] | None = None
-        self._rollups: tuple[str, tuple[Rollup, ...]] | None = None
+        self._months = _PerVersion(self._list_months)
+        self._facts = _PerVersion(lambda version: read_facts(lake_root, version))
+        self._rollups = _PerVersion(self._find_rollups)
 
     def version(self) -> str | None:
         """The current version, or None when there is no lake chicrime committed yet."""
@@ -51,41 +72,25 @@ class LakeFiles:
 
     def months(self, version: str) -> tuple[MonthFiles, ...]:
         """Every month partition of `version`, oldest first; empty if the version is gone."""
-        with self._lock:
-            if self._listed is not None and self._listed[0] == version:
-                return self._listed[1]
-        listing = tuple(
-            MonthFiles(year, month, tuple(str(f) for f in files))
-            for (year, month), files in version_partitions(self.lake_root / version).items()
-        )
-        with self._lock:
-            self._listed = (version, listing)
-        return listing
+        return self._months(version)
 
     def facts(self, version: str | None) -> VersionFacts | None:
         """The lake-wide facts `version`'s commit wrote; None for no version or an older
         chicrime's version, which has none."""
-        if version is None:
-            return None
-        with self._lock:
-            if self._facts is not None and self._facts[0] == version:
-                return self._facts[1]
-        facts = read_facts(self.lake_root, version)
-        with self._lock:
-            self._facts = (version, facts)
-        return facts
+        return None if version is None else self._facts(version)
 
     def rollups(self, version: str | None) -> tuple[Rollup, ...]:
         """The rollups `version`'s commit wrote, in `ROLLUPS` order (none for no version)."""
-        if version is None:
-            return ()
-        with self._lock:
-            if self._rollups is not None and self._rollups[0] == version:
-                return self._rollups[1]
-        found = tuple(r for r in ROLLUPS if rollup_path(self.lake_root, version, r.name).is_file())
-        with self._lock:
-            self._rollups = (version, found)
-        return found
+        return () if version is None else self._rollups(version)
+
+    def _list_months(self, version: str) -> tuple[MonthFiles, ...]:
+        return tuple(
+            MonthFiles(year, month, tuple(str(f) for f in files))
+            for (year, month), files in version_partitions(self.lake_root / version).items()
+        )
+
+    def _find_rollups(self, version: str) -> tuple[Rollup, ...]:
+        return tuple(r for r in ROLLUPS if rollup_path(self.lake_root, version, r.name).is_file())
 
     def rollup_file(self, version: str, rollup: Rollup) -> str:
         return str(rollup_path(self.lake_root, version, rollup.name))

@@ -238,7 +238,6 @@ def points_map(points: pl.DataFrame, style: str) -> Figure:
         kind: _PALETTE[rank] if rank < len(_PALETTE) else _OTHER for rank, kind in enumerate(ranked)
     }
     for kind, arrest, rows in groups:
-        colour = colours[kind]
         outcome = "arrest made" if arrest else "no arrest"
         traces.append(
             {
@@ -246,10 +245,11 @@ def points_map(points: pl.DataFrame, style: str) -> Figure:
                 "mode": "markers",
                 "name": kind.title(),
                 "legendgroup": kind,
-                "showlegend": kind not in {t["legendgroup"] for t in traces},
+                # A type's no-arrest and arrest traces share one legend entry.
+                "showlegend": not traces or traces[-1]["legendgroup"] != kind,
                 "lat": _float32(rows.get_column("latitude")),
                 "lon": _float32(rows.get_column("longitude")),
-                "marker": {"size": 6, "color": colour, "opacity": 0.7},
+                "marker": {"size": 6, "color": colours[kind], "opacity": 0.7},
                 "hovertemplate": f"<b>{kind}</b><br>{outcome}<br>click for details<extra></extra>",
             }
         )
