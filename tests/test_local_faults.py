@@ -17,8 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from chicrime.errors import WriteError
+from chicrime.store.faults import writing
+from chicrime.store.lake import Lake
+from chicrime.store.rollups import rollups_dir, write_rollups
 from tests.conftest import api_row, lake_rows
 from tests.socrata_server import SocrataDataset, SocrataServer
+from tests.test_analytics import commit_rows, incident
 from tests.test_cli import env_for, run_cli
 
 
@@ -282,3 +287,23 @@ def test_a_failure_after_the_commit_never_fails_the_run(tmp_path: Path) -> None:
     assert "community-area boundaries not fetched; the map will use hexagons" in result.stderr
     assert [(r["status"], r["error"]) for r in runs] == [("success", None)]
     assert len(lake_rows(tmp_path / "data")) == 8
+
+
+def test_rollups_on_a_full_disk_raise_the_one_line_write_error(tmp_path: Path) -> None:
+    """DuckDB failing to write a rollup (ENOSPC) becomes the same `WriteError` as any lake
+    write: it names the directory and says the disk is full."""
+    data_dir = tmp_path / "data"
+    commit_rows(
+        data_dir, [incident(1, "2024-03-01T10:00:00"), incident(2, "2024-04-02T11:00:00")], "a"
+    )
+    lake = Lake(data_dir / "lake")
+    files = lake.partition_files()
+    with tmpfs(tmp_path / "full", 1) as mount:
+        target = rollups_dir(mount, "v")
+        target.mkdir()
+        with filled(mount), pytest.raises(WriteError) as raised, writing(target):
+            write_rollups(mount, "v", files, (), None)
+    message = str(raised.value)
+    assert message.startswith(f"cannot write {target}")
+    assert "No space left on device" in message
+    assert f"The disk is full: free space on the file system holding {mount}." in message
