@@ -249,11 +249,11 @@ def test_a_garbled_page_in_place_of_a_real_one_loses_no_record(
 def test_the_same_garbled_page_served_twice_loses_no_record(
     dataset: SocrataDataset, server: SocrataServer, settings: Settings
 ) -> None:
-    """A garbled page answered identically twice passes for a real id-less record and paging
-    steps over a real row with it; listing the ids finds that row, fetched by id. (Found by
-    the fault-schedule property.)"""
+    """A garbled page shaped like a record (only selected fields) answered identically twice
+    passes for a real id-less record and paging steps over a real row with it; listing the
+    ids finds that row, fetched by id. (Found by the fault-schedule property.)"""
     dataset.upsert(base_rows())
-    garbled = Fault.status(200, body=[{"count": "many"}])
+    garbled = Fault.status(200, body=[{"id": "many"}])
     # The count, the first page answered, then the second page garbled twice.
     server.faults.extend([Fault.slow(0)] * 2 + [garbled, garbled])
 
@@ -267,6 +267,26 @@ def test_the_same_garbled_page_served_twice_loses_no_record(
         (ROW_FIELDS, "(id in (104))"),
         (ROW_FIELDS, "(id in (104)) AND (id > 104)"),
     ]
+
+
+def test_a_page_with_fields_not_selected_is_no_answer_however_often_it_is_served(
+    dataset: SocrataDataset, server: SocrataServer, settings: Settings
+) -> None:
+    """Upstream sends only the fields a query selects: a page with others (here a count reply
+    where records belong) is asked for again, not read as an id-less record, for rows and ids
+    alike. (Found by the fault-schedule property: garbled twice as a page, then twice as the
+    list of ids, it made the one real record vanish.)"""
+    dataset.upsert(base_rows())
+    garbled = Fault.status(200, body=[{"count": "many"}])
+    # The count answers; the first page is garbled three times, then answered.
+    server.faults.extend([Fault.slow(0), garbled, garbled, garbled])
+
+    result = ingest_once(dataclasses.replace(settings, page_limit=4), clock=clock)
+    pages = [r for r in server.requests if r.params.get("$order") == "id"]
+
+    assert lake_rows(settings.data_dir) == expected_lake(base_rows())
+    assert result.totals.rows_quarantined == 0
+    assert len(pages) == 7  # the first page four times, two more, the empty one
 
 
 def test_a_garbled_page_the_id_list_contradicts_does_not_block_a_deletion(

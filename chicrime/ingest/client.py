@@ -122,7 +122,10 @@ def parse_page(body: bytes, fields: Sequence[str]) -> pl.DataFrame:
     `_TransientResponse`, because reading it as records would make the window look empty.
     Values are kept as the API's text (numbers and booleans as their JSON text). A value that is
     an object or an array, or an element that is not an object, becomes a row whose
-    `STRUCTURE` says which field is wrong, so normalisation quarantines that row alone.
+    `STRUCTURE` says which field is wrong, so normalisation quarantines that row alone. A page
+    with a record whose `id` cannot be read is checked for fields the query did not select:
+    upstream never sends one, so such a page is a garbled answer (a proxy's, say) standing in
+    for real records, and raises `_TransientResponse` rather than pass for an id-less record.
     """
     if body.lstrip()[:1] != b"[":
         try:
@@ -134,9 +137,9 @@ def parse_page(body: bytes, fields: Sequence[str]) -> pl.DataFrame:
         )
     schema = {name: pl.String for name in fields}
     try:
-        return pl.read_json(io.BytesIO(body), schema=schema).with_columns(
-            pl.lit(None, pl.String).alias(STRUCTURE)
-        )
+        page = pl.read_json(io.BytesIO(body), schema=schema)
+        if "id" not in schema or page.get_column("id").null_count() == 0:
+            return page.with_columns(pl.lit(None, pl.String).alias(STRUCTURE))
     except pl.exceptions.PolarsError:
         pass  # the fast reader refuses misshapen values: sort them out one record at a time
     try:
@@ -145,6 +148,12 @@ def parse_page(body: bytes, fields: Sequence[str]) -> pl.DataFrame:
         raise _TransientResponse(f"unreadable JSON page ({exc})") from exc
     if not isinstance(document, list):
         raise _TransientResponse(f"the page is {_kind(document)}, not a JSON array of records")
+    for element in document:
+        if isinstance(element, dict) and not set(element) <= set(fields):
+            raise _TransientResponse(
+                f"a record holds fields the query did not select ({_snippet(element)}): "
+                "not an answer to it"
+            )
     records = [_record(element, fields) for element in document]
     return pl.DataFrame(records, schema={**schema, STRUCTURE: pl.String}, orient="row")
 

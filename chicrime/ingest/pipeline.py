@@ -285,7 +285,7 @@ class _Ingestion:
         """
         arrived, received = self._fetch_into(staging, run_id, where, advance)
         if received.null_count():
-            self._fetch_stepped_over(staging, run_id, where, received.drop_nulls())
+            self._fetch_stepped_over(staging, run_id, where, received.drop_nulls(), counted)
         if arrived >= counted:
             return
         recounted = self.client.count(where)
@@ -330,16 +330,25 @@ class _Ingestion:
         return arrived, pl.concat(received)
 
     def _fetch_stepped_over(
-        self, staging: Staging, run_id: int, where: str, received: pl.Series
+        self, staging: Staging, run_id: int, where: str, received: pl.Series, counted: int
     ) -> None:
         """Fetch by id the rows matching `where` that upstream lists but did not send.
 
         Paging steps over a record whose id cannot be read. If it was a garbled answer (a
         proxy's, say, served the same way twice) in place of a real page, a real row was
         stepped over with it: listing the ids alone finds it. Ids the listing cannot read
-        either are counted in `unreadable_listed`.
+        either are counted in `unreadable_listed`. A listing shorter than upstream's count
+        (and a recount) was cut short itself, and fails the run with `IncompletePullError`:
+        it could hide the stepped-over row.
         """
         listed = self.client.ids(where, self.settings.page_limit)
+        if listed.len() < counted and listed.len() < min(counted, self.client.count(where)):
+            raise IncompletePullError(
+                f"upstream counted {counted:,} rows for {_describe(where)} but listed only "
+                f"{listed.len():,} ids, after a page whose records had no readable id: a server "
+                "or proxy garbled the answers. Nothing was changed; the next run pulls the "
+                "window again."
+            )
         self.unreadable_listed += listed.null_count()
         listed = listed.drop_nulls()
         missing = listed.filter(~listed.is_in(received.implode()))
