@@ -127,7 +127,11 @@ JSON_VALUES = st.recursive(
 )
 
 
-@given(st.dictionaries(st.sampled_from(["start", "end", "types", "hours", "x"]), JSON_VALUES))
+@given(
+    st.dictionaries(
+        st.sampled_from(["start", "end", "types", "hours", "category", "x"]), JSON_VALUES
+    )
+)
 def test_from_query_never_raises_and_stays_in_bounds(params: dict[str, object]) -> None:
     """For any JSON-like query, parsing gives ordered dates and hours inside 0..23."""
     parsed = Filters.from_query(params, DEFAULT)

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chicrime.analytics import Analytics, Filters, Kpis
+from chicrime.analytics.categories import CATEGORY_CHOICES
 from chicrime.store.lake import Lake
 from chicrime.store.rollups import ROLLUPS, rollup_path, rollups_dir, write_rollups
 from chicrime.store.versions import version_partitions
@@ -23,6 +24,7 @@ from tests.test_analytics import LOOP, MARCH, MISSOURI, SOUTH, WEST, commit_rows
 
 TYPES = ("THEFT", "BATTERY", "NARCOTICS")
 DISTRICTS = ("001", "004", "011")
+FBI_CODES = ("04B", "06", "08B", "26")  # violent, property and two other ones
 FIRST_DAY, LAST_DAY = dt.date(2023, 10, 20), dt.date(2024, 5, 10)
 INSTANTS = st.datetimes(
     min_value=dt.datetime.combine(FIRST_DAY, dt.time()),
@@ -36,13 +38,14 @@ ROWS = st.lists(
         st.booleans(),
         st.booleans(),
         st.sampled_from([LOOP, SOUTH, WEST, MISSOURI, None]),
+        st.sampled_from(FBI_CODES),
     ),
     min_size=1,
     max_size=60,
 )
 DAYS = st.dates(min_value=FIRST_DAY - dt.timedelta(days=15), max_value=LAST_DAY + dt.timedelta(15))
 FILTERS = st.builds(
-    lambda start, end, types, districts, arrest, domestic, hours: Filters(
+    lambda start, end, types, districts, arrest, domestic, hours, category: Filters(
         start=start,
         end=end,
         primary_types=tuple(sorted(types)),
@@ -51,6 +54,7 @@ FILTERS = st.builds(
         domestic=domestic,
         hour_from=min(hours),
         hour_to=max(hours),
+        category=category,
     ),
     DAYS,
     DAYS,
@@ -59,6 +63,7 @@ FILTERS = st.builds(
     st.sampled_from([None, True, False]),
     st.sampled_from([None, True, False]),
     st.one_of(st.just((0, 23)), st.tuples(st.integers(0, 23), st.integers(0, 23))),
+    st.sampled_from([None, *CATEGORY_CHOICES]),
 )
 COUNTED = (
     "kpis",
@@ -68,12 +73,13 @@ COUNTED = (
     "arrest_rates",
     "community_area_counts",
     "map_hexagons",
+    "category_counts",
+    "compare",
 )
+Drawn = tuple[dt.datetime, str, str, bool, bool, tuple[float, float] | None, str]
 
 
-def rows_of(
-    drawn: list[tuple[dt.datetime, str, str, bool, bool, tuple[float, float] | None]],
-) -> list[dict[str, object]]:
+def rows_of(drawn: list[Drawn]) -> list[dict[str, object]]:
     return [
         incident(
             number,
@@ -83,8 +89,11 @@ def rows_of(
             arrest=arrest,
             domestic=domestic,
             at=at,
+            fbi_code=code,
         )
-        for number, (moment, kind, district, arrest, domestic, at) in enumerate(drawn, start=1)
+        for number, (moment, kind, district, arrest, domestic, at, code) in enumerate(
+            drawn, start=1
+        )
     ]
 
 
@@ -100,7 +109,7 @@ def same_answer(method: str, rolled: Analytics, raw: Analytics, f: Filters) -> b
 )
 @given(drawn=ROWS, selections=st.lists(FILTERS, min_size=1, max_size=6))
 def test_rollups_answer_exactly_what_the_lake_files_answer(
-    drawn: list[tuple[dt.datetime, str, str, bool, bool, tuple[float, float] | None]],
+    drawn: list[Drawn],
     selections: list[Filters],
 ) -> None:
     """For any lake and any selection, every count the dashboard shows is the same whether
@@ -217,8 +226,8 @@ def test_a_commit_aggregates_the_partitions_it_rewrites_and_copies_the_rest(marc
     assert committed_rollups(march) == rollups_from_scratch(march)
     day_type = pl.read_parquet(rollup_path(lake.root, version, "day_type"))
     assert day_type.filter(pl.col("day") >= dt.date(2024, 4, 1)).rows() == [
-        (dt.date(2024, 4, 2), "BATTERY", False, True, 1, 0),
-        (dt.date(2024, 4, 3), "THEFT", False, False, 1, 0),
+        (dt.date(2024, 4, 2), "BATTERY", "08B", False, True, 1, 0),
+        (dt.date(2024, 4, 3), "THEFT", "08B", False, False, 1, 0),
     ]
 
 

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from chicrime.analytics.categories import CATEGORY_CHOICES
+
 __all__ = ["Filters", "parse_bool"]
 
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9 ()/.,'&-]{0,79}")
@@ -39,6 +41,12 @@ def _hour(raw: str, default: int) -> int:
     return int(raw) if _HOUR.fullmatch(raw) and int(raw) <= 23 else default
 
 
+def _category(raw: object) -> str | None:
+    """One of `CATEGORY_CHOICES` (any case); anything else → None (no filter)."""
+    value = _text(raw).lower()
+    return value if value in CATEGORY_CHOICES else None
+
+
 def _codes(raw: object) -> tuple[str, ...]:
     """A `|`-separated list of upper-case codes/labels; anything else is dropped."""
     values = (v.strip() for v in _text(raw).split("|"))
@@ -60,6 +68,7 @@ class Filters:
     domestic: bool | None = None
     hour_from: int = 0
     hour_to: int = 23  # inclusive
+    category: str | None = None  # one of `CATEGORY_CHOICES`
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -98,6 +107,8 @@ class Filters:
             query["arrest"] = str(self.arrest).lower()
         if self.domestic is not None:
             query["domestic"] = str(self.domestic).lower()
+        if self.category is not None:
+            query["category"] = self.category
         if (self.hour_from, self.hour_to) != (0, 23):
             query["hours"] = f"{self.hour_from}-{self.hour_to}"
         return query
@@ -127,6 +138,7 @@ class Filters:
             domestic=parse_bool(params.get("domestic")),
             hour_from=_hour(hour_from, 0),
             hour_to=_hour(hour_to, 23),
+            category=_category(params.get("category")),
         )
 
     def within(self, first: dt.date, last: dt.date) -> Filters:

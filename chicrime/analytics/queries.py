@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, TypeVar, cast
 
@@ -22,6 +22,8 @@ import polars as pl
 
 from chicrime.analytics import hexagons
 from chicrime.analytics.cache import ResultCache
+from chicrime.analytics.categories import BREAKDOWN, category_sql
+from chicrime.analytics.compare import COMPARISON_SCHEMA, comparison_rows, periods_ending
 from chicrime.analytics.connections import Connections
 from chicrime.analytics.export import CSV_COLUMNS, csv_bytes
 from chicrime.analytics.filters import Filters
@@ -42,7 +44,9 @@ from chicrime.store.state import RunRecord, StateView
 
 __all__ = [
     "ARREST_RATES_SCHEMA",
+    "CATEGORIES_SCHEMA",
     "COMMUNITY_AREAS_SCHEMA",
+    "COMPARISON_SCHEMA",
     "CSV_ROW_CAP",
     "DAILY_GRAIN_MAX_DAYS",
     "HEXAGONS_SCHEMA",
@@ -94,6 +98,9 @@ HEXAGONS_SCHEMA = pl.Schema(
     }
 )
 COMMUNITY_AREAS_SCHEMA = pl.Schema({"community_area": pl.String(), "incidents": pl.Int64()})
+CATEGORIES_SCHEMA = pl.Schema(
+    {"category": pl.String(), "incidents": pl.Int64(), "arrests": pl.Int64()}
+)
 # What a reader wants: every column but the codes, the coordinates and the update time.
 _TABLE_COLUMNS = tuple(
     c for c in CSV_COLUMNS if c not in ("iucr", "fbi_code", "latitude", "longitude", "updated_on")
@@ -172,6 +179,7 @@ _PERIOD_WEEK = _Key("period", "CAST(date_trunc('week', day) AS DATE)", ("day",),
 _WEEKDAY = _Key("weekday", "isodow(day) - 1", ("day",), pl.Int64())
 _HOUR = _Key("hour", "hour", ("hour",), pl.Int64())
 _PRIMARY_TYPE = _Key("primary_type", "primary_type", ("primary_type",), pl.String())
+_CATEGORY = _Key("category", category_sql("fbi_code"), ("fbi_code",), pl.String())
 _COMMUNITY_AREA = _Key("community_area", "community_area", ("community_area",), pl.String())
 _HEX_CELL = (
     _Key("hex_q", "hex_q", ("hex_q",), pl.Int64()),
@@ -194,6 +202,7 @@ def _filter_dimensions(f: Filters) -> set[str]:
         "arrest": f.arrest is not None,
         "domestic": f.domestic is not None,
         "hour": (f.hour_from, f.hour_to) != (0, 23),
+        "fbi_code": f.category is not None,
     }
     return {dimension for dimension, restricted in used.items() if restricted}
 
@@ -214,6 +223,7 @@ def _filters_key(f: Filters) -> tuple[Hashable, ...]:
         f.domestic,
         f.hour_from,
         f.hour_to,
+        f.category,
     )
 
 
@@ -412,6 +422,57 @@ class Analytics:
                 COMMUNITY_AREAS_SCHEMA.names()
             ),
         )
+
+    def category_counts(self, f: Filters) -> pl.DataFrame:
+        """Incidents and arrests per category of `chicrime.analytics.categories` (violent,
+        property, other; in that order, zeros included)."""
+        return self._counted(
+            "category_counts",
+            f,
+            (_CATEGORY,),
+            lambda counts: (
+                pl.DataFrame({"category": BREAKDOWN}, schema={"category": pl.String()})
+                .join(counts, on="category", how="left")
+                .with_columns(pl.col("incidents", "arrests").fill_null(0))
+                .cast(CATEGORIES_SCHEMA)
+            ),
+        )
+
+    def comparison_end(self, f: Filters) -> dt.date | None:
+        """The day `compare` counts up to: `f.end`, or the newest full day in the lake if that
+        is earlier (the lake's newest date, unless that is today in Chicago: then the day
+        before). None when the lake holds no rows."""
+        stats = self._lake_stats()
+        if stats.last is None:
+            return None
+        newest = stats.last.date()
+        if newest >= self._clock().astimezone(CHICAGO).date():
+            newest = self._clock().astimezone(CHICAGO).date() - dt.timedelta(days=1)
+        return min(f.end, newest)
+
+    def compare(self, f: Filters) -> pl.DataFrame:
+        """For the year to date, the last 28 days and the last 7 days ending at
+        `comparison_end(f)`, per category and in all (`category` "all", first): incidents
+        now and on the same dates a year earlier, with `f`'s other filters; the change, the
+        percent change and z (`chicrime.analytics.compare`). Empty for an empty lake."""
+        end = self.comparison_end(f)
+        version = self.data_version()
+        if end is None:
+            return _empty(COMPARISON_SCHEMA)
+
+        def per_category(label: str, start: dt.date, last: dt.date) -> dict[str, int]:
+            counts = self._counts(label, version, replace(f, start=start, end=last), (_CATEGORY,))
+            return dict(zip(counts["category"], counts["incidents"], strict=True))
+
+        def compute() -> pl.DataFrame:
+            rows = []
+            for period in periods_ending(end):
+                now = per_category("compare", period.start, period.end)
+                before = per_category("compare.before", *period.before)
+                rows += comparison_rows(period, now, before)
+            return pl.DataFrame(rows, schema=COMPARISON_SCHEMA)
+
+        return self._memoised("compare", version, (*_filters_key(f), end.isoformat()), compute)
 
     # -- the map ------------------------------------------------------------------------------
 

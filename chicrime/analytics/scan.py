@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from chicrime.analytics.categories import CATEGORY_CODES
 from chicrime.analytics.filters import Filters
 from chicrime.store.facts import VersionFacts, read_facts
 from chicrime.store.rollups import ROLLUPS, Rollup, rollup_path
@@ -128,6 +129,14 @@ def _conditions(f: Filters, hour: str = 'hour("date")') -> tuple[str, list[objec
     if f.domestic is not None:
         clauses.append("domestic = ?")
         params.append(f.domestic)
+    if f.category is not None:
+        codes = CATEGORY_CODES[f.category]
+        if codes is None:  # Part II: every code but Part I's, and none
+            clauses.append("(fbi_code IS NULL OR fbi_code NOT IN ?)")
+            params.append(list(CATEGORY_CODES["index"] or ()))
+        else:
+            clauses.append("fbi_code IN ?")
+            params.append(list(codes))
     if (f.hour_from, f.hour_to) != (0, 23):
         clauses.append(f"{hour} BETWEEN ? AND ?")
         params += [f.hour_from, f.hour_to]

@@ -4,7 +4,7 @@ A rollup counts incidents (and arrests) per day or per month and per combination
 dimensions, so the dashboard can answer a long date range from a few hundred thousand rows
 instead of decoding millions. Each is one Parquet file, sorted by its time column:
 
-    lake/.rollups<version>/<name>.parquet   day|month, <dimensions...>, incidents, arrests
+    lake/.rollups<version>/<name>.f2.parquet   day|month, <dimensions...>, incidents, arrests
 
 They sit beside the version (like its facts), are written before the version is swapped in and
 removed with it. A commit aggregates only the partitions it rewrote and copies the other
@@ -51,6 +51,7 @@ DIMENSION_SQL: Mapping[str, str] = {
     "month": "CAST(date_trunc('month', \"date\") AS DATE)",
     "hour": 'CAST(hour("date") AS TINYINT)',
     "primary_type": "primary_type",
+    "fbi_code": "fbi_code",
     "district": "district",
     "community_area": "community_area",
     "arrest": "arrest",
@@ -80,15 +81,23 @@ class Rollup:
 # In the order a reader should prefer them: among rollups that can answer a question, the
 # first is the smallest (row counts of a 25-year lake in the README's Performance section).
 ROLLUPS = (
-    Rollup("day_type", "day", ("primary_type", "arrest", "domestic")),
+    Rollup("day_type", "day", ("primary_type", "fbi_code", "arrest", "domestic")),
     Rollup("day_district", "day", ("district", "arrest", "domestic")),
     Rollup("day_hour", "day", ("hour", "arrest", "domestic")),
     Rollup("month_hex", "month", _CELL, located=True),
-    Rollup("month_type_district", "month", ("primary_type", "district", "arrest", "domestic")),
-    Rollup("month_type_hour", "month", ("primary_type", "hour", "arrest", "domestic")),
-    Rollup("month_area", "month", ("community_area", "primary_type", "arrest", "domestic")),
+    Rollup(
+        "month_type_district",
+        "month",
+        ("primary_type", "fbi_code", "district", "arrest", "domestic"),
+    ),
+    Rollup("month_type_hour", "month", ("primary_type", "fbi_code", "hour", "arrest", "domestic")),
+    Rollup(
+        "month_area", "month", ("community_area", "primary_type", "fbi_code", "arrest", "domestic")
+    ),
 )
 
+# The rollups' columns: bumped whenever a rollup gains or loses one (2: fbi_code added).
+_FORMAT = "f2"
 _ROW_GROUP_ROWS = 32_768
 # A commit copies the previous rollups' rows when it kept at least this share of partitions;
 # rewriting more (a backfill), it aggregates every file, holding no partition in memory.
@@ -103,7 +112,10 @@ def rollups_dir(lake_root: Path, version: str) -> Path:
 
 
 def rollup_path(lake_root: Path, version: str, name: str) -> Path:
-    return rollups_dir(lake_root, version) / f"{name}.parquet"
+    """`lake/.rollups.v-.../<name>.<format>.parquet`: a rollup an older chicrime wrote, with
+    other columns, has another name, so readers answer that version from its lake files and
+    the next commit aggregates its rollups afresh."""
+    return rollups_dir(lake_root, version) / f"{name}.{_FORMAT}.parquet"
 
 
 # Every dimension of every rollup, and what the counts and map cells need, per lake row.
@@ -151,8 +163,7 @@ def write_rollups(
     `duckdb.Error` or OSError if a rollup cannot be written
     (nothing of `version` is current yet, so the caller removes what was written).
     """
-    target = rollups_dir(lake_root, version)
-    target.mkdir(parents=True, exist_ok=True)
+    rollups_dir(lake_root, version).mkdir(parents=True, exist_ok=True)
     everything = [str(path) for paths in files.values() for path in paths]
     fresh = [str(path) for part, paths in files.items() if part in rewritten for path in paths]
     kept = [year * 100 + month for year, month in files if (year, month) not in rewritten]
@@ -162,6 +173,7 @@ def write_rollups(
         if incremental and fresh:
             database.execute(f"CREATE TEMP TABLE fresh AS SELECT * FROM {_rows_sql()}", [fresh])
         for rollup in ROLLUPS:
+            path = rollup_path(lake_root, version, rollup.name)
             old = None
             if previous is not None and incremental:
                 old = rollup_path(lake_root, previous, rollup.name)
@@ -178,7 +190,7 @@ def write_rollups(
                 if fresh:
                     branches.append((_counts_sql(rollup, "fresh"), []))
                 try:
-                    _write_rollup(database, rollup, target, branches)
+                    _write_rollup(database, rollup, path, branches)
                     continue
                 except duckdb.Error as error:
                     log.warning(
@@ -187,7 +199,7 @@ def write_rollups(
                     )
             if everything:
                 _write_rollup(
-                    database, rollup, target, [(_counts_sql(rollup, _rows_sql()), [everything])]
+                    database, rollup, path, [(_counts_sql(rollup, _rows_sql()), [everything])]
                 )
     finally:
         database.close()
@@ -200,14 +212,13 @@ def _partition_key(grain: Grain) -> str:
 def _write_rollup(
     database: duckdb.DuckDBPyConnection,
     rollup: Rollup,
-    target: Path,
+    path: Path,
     branches: Sequence[tuple[str, list[object]]],
 ) -> None:
-    """Write the rows of `branches` (SQL and its parameters), sorted, as `rollup`'s file;
+    """Write the rows of `branches` (SQL and its parameters), sorted, as `rollup`'s `path`;
     nothing for no branch (a version without rows: readers answer it from its empty lake)."""
     if not branches:
         return
-    path = target / f"{rollup.name}.parquet"
     union = " UNION ALL ".join(sql for sql, _ in branches)
     database.execute(
         f"COPY (SELECT * FROM ({union}) ORDER BY {', '.join(rollup.columns())})"

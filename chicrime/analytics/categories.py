@@ -1,0 +1,70 @@
+"""Crime categories: violent, property and other, and FBI Part I (index) vs Part II.
+
+Each record's `fbi_code` is the FBI Uniform Crime Reporting offense the City assigns it (the
+portal's "FBI Code" column). Part I ("index") offenses are the eight the FBI's UCR program
+counts as crime rates: criminal homicide, rape (criminal sexual assault), robbery and
+aggravated assault — the violent crimes — and burglary, larceny-theft, motor vehicle theft and
+arson — the property crimes. Chicago splits aggravated assault into assault (04A) and battery
+(04B), and files involuntary manslaughter (01B) as non-index, as the IUCR code list's
+`index_code` does. Every other code is Part II, "other" here. The mapping is written once, here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = [
+    "BREAKDOWN",
+    "CATEGORY_CHOICES",
+    "CATEGORY_CODES",
+    "CATEGORY_LABELS",
+    "OTHER",
+    "PROPERTY",
+    "VIOLENT",
+    "category_of",
+    "category_sql",
+]
+
+VIOLENT = "violent"
+PROPERTY = "property"
+OTHER = "other"
+
+# FBI codes of the Part I offenses, by category.
+_VIOLENT_CODES = ("01A", "02", "03", "04A", "04B")
+_PROPERTY_CODES = ("05", "06", "07", "09")
+
+# The three categories every record falls in, in the order charts and tables show them.
+BREAKDOWN = (VIOLENT, PROPERTY, OTHER)
+
+# What the `category` filter accepts, and the FBI codes each selects (None: every code but the
+# Part I ones, including a missing code).
+CATEGORY_CODES: Mapping[str, tuple[str, ...] | None] = {
+    VIOLENT: _VIOLENT_CODES,
+    PROPERTY: _PROPERTY_CODES,
+    "index": _VIOLENT_CODES + _PROPERTY_CODES,
+    OTHER: None,
+}
+CATEGORY_LABELS: Mapping[str, str] = {
+    VIOLENT: "Violent (Part I)",
+    PROPERTY: "Property (Part I)",
+    "index": "All Part I (index)",
+    OTHER: "Other (Part II, non-index)",
+}
+CATEGORY_CHOICES = tuple(CATEGORY_CODES)
+
+
+def category_of(fbi_code: str | None) -> str:
+    """The breakdown category of one FBI code (a missing code is "other")."""
+    if fbi_code in _VIOLENT_CODES:
+        return VIOLENT
+    return PROPERTY if fbi_code in _PROPERTY_CODES else OTHER
+
+
+def category_sql(column: str) -> str:
+    """SQL naming the breakdown category of the FBI code in `column` (chicrime's own SQL)."""
+    violent = ", ".join(f"'{code}'" for code in _VIOLENT_CODES)
+    property_ = ", ".join(f"'{code}'" for code in _PROPERTY_CODES)
+    return (
+        f"CASE WHEN {column} IN ({violent}) THEN '{VIOLENT}'"
+        f" WHEN {column} IN ({property_}) THEN '{PROPERTY}' ELSE '{OTHER}' END"
+    )
