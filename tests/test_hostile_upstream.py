@@ -375,3 +375,23 @@ def test_multi_line_upstream_messages_are_stored_on_one_line(
         ingest_once(settings, clock=clock)
     assert "bad query here (query.x)" in str(raised.value)
     assert "\n" not in str(runs_table(settings)[-1]["error"])
+
+
+def test_a_list_of_ids_cut_short_after_a_stepped_over_row_fails_the_run(
+    dataset: SocrataDataset, server: SocrataServer, settings: Settings
+) -> None:
+    """When paging stepped over a row, the list of ids must be whole to find it: an empty list
+    where upstream counts ten rows fails the run and changes nothing. (Found by the
+    fault-schedule property.)"""
+    dataset.upsert(base_rows())
+    garbled = Fault.status(200, body=[{"id": "many"}])
+    # The count; the first page garbled twice; four more pages; the list of ids empty.
+    server.faults.extend([Fault.slow(0), garbled, garbled, *[Fault.slow(0)] * 4])
+    server.faults.append(Fault.status(200, body=[]))
+
+    with pytest.raises(IncompletePullError, match="listed only 0 ids"):
+        ingest_once(dataclasses.replace(settings, page_limit=4), clock=clock)
+    listing = [r for r in server.requests if r.params.get("$select") == "id"]
+
+    assert len(listing) == 1
+    assert lake_rows(settings.data_dir) == []
