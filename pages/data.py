@@ -47,7 +47,7 @@ def layout(**_query: str) -> html.Div:
 
 
 dash.register_page(  # type: ignore[no-untyped-call]
-    __name__, path="/data", name="Data", order=4, title="chicrime · data", layout=layout
+    __name__, path="/data", name="Data", order=5, title="chicrime · data", layout=layout
 )
 
 

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, html
+import polars as pl
+from dash import Input, Output, callback, dcc, html
 
+from chicrime.analytics.compare import ALL_CATEGORIES
 from chicrime.app import charts, ids
 from chicrime.app.context import chart_callback, current, selection
 from chicrime.app.widgets import chart, kpi_cards, kpi_row
+
+_NAMES = {ALL_CATEGORIES: "all", "violent": "violent", "property": "property", "other": "other"}
 
 
 def layout(**_query: str) -> html.Div:
     return html.Div(
         [
             kpi_row(ids.KPI_INCIDENTS, ids.KPI_ARREST_RATE, ids.KPI_CHANGE),
+            html.P(id=ids.OVERVIEW_COMPARE, className="small"),
             dbc.Row(
                 [
                     dbc.Col(chart(ids.OVERVIEW_SERIES), lg=7),
@@ -34,13 +39,37 @@ dash.register_page(  # type: ignore[no-untyped-call]
     Output(ids.KPI_INCIDENTS, "children"),
     Output(ids.KPI_ARREST_RATE, "children"),
     Output(ids.KPI_CHANGE, "children"),
+    Output(ids.OVERVIEW_COMPARE, "children"),
     Input(ids.FILTERS, "data"),
 )
-def show_kpis(query: object) -> tuple[object, object, object]:
+def show_kpis(query: object) -> tuple[object, object, object, object]:
     filters = selection(query)
     if filters is None:
         raise dash.exceptions.PreventUpdate
-    return kpi_cards(current().analytics.kpis(filters))
+    analytics = current().analytics
+    return (*kpi_cards(analytics.kpis(filters)), compare_summary(analytics.compare(filters)))
+
+
+def compare_summary(frame: pl.DataFrame) -> list[object]:
+    """One line: the last 28 days per category against a year earlier, and a link to more."""
+    rows = frame.filter(pl.col("period") == "28d")
+    if rows.is_empty():
+        return []
+    parts = []
+    for row in rows.iter_rows(named=True):
+        percent = row["percent_change"]
+        if row["before"] is None:
+            change = "the lake does not reach back a year"
+        else:
+            change = "none a year earlier" if percent is None else f"{percent:+.1f} %"
+        parts.append(f"{_NAMES[row['category']]} {row['now']:,} ({change})")
+    end = rows.item(0, "end")
+    return [
+        f"Last 28 days to {end:%d %b %Y} against a year earlier: ",
+        " · ".join(parts),
+        " — ",
+        dcc.Link("compare by period and category", href="/compare"),
+    ]
 
 
 chart_callback(ids.OVERVIEW_SERIES, "Incidents over time", charts.incidents_over_time)

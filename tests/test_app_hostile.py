@@ -234,7 +234,7 @@ def test_navbar_marks_overview_for_a_pathname_that_is_not_text(
     client: FlaskClient, app: dash.Dash
 ) -> None:
     """A crafted pathname or link id highlights nothing but the overview's link."""
-    crafted_links = [5, {"path": []}, None, {"path": "/trends"}, "x"]
+    crafted_links = [5, {"path": []}, None, {"path": "/trends"}, "x", {"path": 7}]
     body = callback_body(
         app, f'{{"path":["ALL"],"type":"{ids.NAV_LINK}"}}.active', [[1]], [crafted_links]
     )
@@ -244,6 +244,7 @@ def test_navbar_marks_overview_for_a_pathname_that_is_not_text(
         True,
         True,
         False,
+        True,
         True,
     ]
 
@@ -519,7 +520,7 @@ def test_no_json_value_makes_the_app_answer_500(
         and entry["inputs"] == [{"id": ids.FILTERS, "property": "data"}]
         and not entry["state"]
     ]
-    assert len(filter_callbacks) == 11
+    assert len(filter_callbacks) == 12
     requests = [callback_body(app, key, [store]) for key in filter_callbacks]
     describe = describe_body(app, store)
     requests.append(describe)

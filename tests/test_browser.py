@@ -147,7 +147,7 @@ def expected_incidents(lake: pl.DataFrame, start: dt.date, end: dt.date, **equal
 
 @pytest.mark.parametrize(
     ("path", "charts"),
-    [("/", 2), ("/trends", 3), ("/map", 1), ("/arrests", 1), ("/data", 0)],
+    [("/", 2), ("/trends", 3), ("/map", 1), ("/arrests", 1), ("/compare", 0), ("/data", 0)],
 )
 def test_every_page_renders_without_console_errors(
     watched: Watched, base_url: str, path: str, charts: int
@@ -159,7 +159,8 @@ def test_every_page_renders_without_console_errors(
     if charts:
         wait_for_charts(page, charts)
     else:
-        page.wait_for_selector("#data-table .dash-spreadsheet, #data-table .alert")
+        table = "#compare-table" if path == "/compare" else "#data-table"
+        page.wait_for_selector(f"{table} .dash-spreadsheet, {table} .alert")
     if path == "/map":  # MapLibre draws on its canvas after Plotly's SVG is in place
         page.wait_for_selector("#map-graph canvas")
         page.wait_for_timeout(2000)
@@ -388,3 +389,66 @@ def test_chart_labels_lie_inside_their_charts(
         page.wait_for_timeout(200)
         outside = labels_outside_their_chart(page)
     assert outside == [], "labels cut off:\n" + "\n".join(outside)
+
+
+VIOLENT_CODES = ["01A", "02", "03", "04A", "04B"]
+
+
+def table_cells(page: Page, table: str, columns: list[str]) -> list[list[str]]:
+    """The text of `columns` in every row of a DataTable, top to bottom."""
+    rows = page.locator(f"{table} tr:has(td)")
+    return [
+        [rows.nth(n).locator(f"td[data-dash-column={c}]").inner_text() for c in columns]
+        for n in range(rows.count())
+    ]
+
+
+def test_the_compare_page_counts_each_period_and_category_from_the_lake(
+    watched: Watched, base_url: str, lake: pl.DataFrame
+) -> None:
+    """Each period's violent count and its total are the lake's; a year earlier, before the
+    demo lake's first day, is left blank, not counted as none."""
+    page = watched.page
+    page.goto(f"{base_url}/compare?start=2024-06-01&end={END}")
+    page.wait_for_selector("#compare-table .dash-spreadsheet")
+    cells = table_cells(page, "#compare-table", ["period", "category", "now", "before"])
+    firsts = {"Year to date": dt.date(2024, 1, 1), "Last 28 days": dt.date(2024, 6, 3)}
+    firsts["Last 7 days"] = dt.date(2024, 6, 24)
+    expected = []
+    for period, first in firsts.items():
+        rows = lake.filter(pl.col("date").dt.date().is_between(first, END))
+        violent = rows.filter(pl.col("fbi_code").is_in(VIOLENT_CODES)).height
+        expected += [[period, "All incidents", f"{rows.height:,}", ""]]
+        expected += [[period, "Violent (Part I)", f"{violent:,}", ""]]
+    chosen = [row for row in cells if row[1] in ("All incidents", "Violent (Part I)")]
+    assert chosen == expected
+    assert len(cells) == 12
+    assert watched.errors == []
+
+
+def test_the_category_filter_counts_by_fbi_code(
+    watched: Watched, base_url: str, lake: pl.DataFrame
+) -> None:
+    """A link with category=violent selects the Part I violent offenses, and says so."""
+    page = watched.page
+    page.goto(f"{base_url}/?start=2024-05-01&end={END}&category=violent")
+    wait_for_charts(page, 2)
+    violent = lake.filter(
+        pl.col("date").dt.date().is_between(dt.date(2024, 5, 1), END)
+        & pl.col("fbi_code").is_in(VIOLENT_CODES)
+    )
+    assert kpi(page) == violent.height
+    assert page.locator("#filter-category").inner_text().strip() == "Violent (Part I)"
+
+
+def test_charts_offer_no_upload_and_no_selection_tools(watched: Watched, base_url: str) -> None:
+    """The modebar keeps the PNG download and zoom, and offers nothing that sends a chart to
+    Plotly's cloud, nor box or lasso selection."""
+    page = watched.page
+    page.goto(f"{base_url}/trends")
+    wait_for_charts(page, 3)
+    titles = page.eval_on_selector_all(
+        "#trends-series .modebar-btn", "buttons => buttons.map(b => b.dataset.title)"
+    )
+    assert "Download plot as a png" in titles
+    assert not {"Box Select", "Lasso Select", "Edit in Chart Studio"} & set(titles)

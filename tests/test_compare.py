@@ -224,3 +224,14 @@ def test_a_small_count_a_year_earlier_mutes_the_percent_change() -> None:
     assert violent["small"] is True
     enough = comparison_rows(period, {"violent": 30}, {"violent": SMALL_COUNT})
     assert next(row for row in enough if row["category"] == "violent")["small"] is False
+
+
+def test_a_year_earlier_the_lake_does_not_reach_is_unknown_not_zero(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    commit_rows(data_dir, ROWS[:10], "recent")  # 2024 only: nothing a year earlier is known
+    frame = Analytics(data_dir, cache=False, clock=lambda: NOW).compare(
+        Filters(dt.date(2024, 1, 1), dt.date(2024, 3, 20))
+    )
+    total = frame.filter(period="7d", category="all").row(0, named=True)
+    assert (total["now"], total["before"], total["change"], total["z"]) == (3, None, None, None)
+    assert frame.get_column("before").null_count() == 12

@@ -45,6 +45,8 @@ COMPARISON_SCHEMA = pl.Schema(
         "change": pl.Int64(),
         "percent_change": pl.Float64(),  # null when there were none a year earlier
         "z": pl.Float64(),
+        # before, change, percent_change and z are null when the lake does not reach back to
+        # the year-earlier period's first day: nothing is known of it.
         "small": pl.Boolean(),  # fewer than SMALL_COUNT a year earlier
     }
 )
@@ -87,16 +89,19 @@ def z_score(now: int, before: int) -> float:
 
 
 def comparison_rows(
-    period: Period, now: Mapping[str, int], before: Mapping[str, int]
+    period: Period, now: Mapping[str, int], before: Mapping[str, int] | None
 ) -> list[dict[str, object]]:
     """The rows of one period: every category and the total ("all"), from counts per category
-    now and a year earlier (a category missing from a mapping counted none)."""
+    now and a year earlier (a category missing from a mapping counted none; `before` None: the
+    year earlier is not in the lake)."""
     rows = []
     for category in (ALL_CATEGORIES, *BREAKDOWN):
+        counts = (now, {} if before is None else before)
         if category == ALL_CATEGORIES:
-            current, earlier = sum(now.values()), sum(before.values())
+            current, earlier = (sum(c.values()) for c in counts)
         else:
-            current, earlier = now.get(category, 0), before.get(category, 0)
+            current, earlier = (c.get(category, 0) for c in counts)
+        known = before is not None
         rows.append(
             {
                 "period": period.key,
@@ -104,10 +109,12 @@ def comparison_rows(
                 "end": period.end,
                 "category": category,
                 "now": current,
-                "before": earlier,
-                "change": current - earlier,
-                "percent_change": 100.0 * (current - earlier) / earlier if earlier else None,
-                "z": z_score(current, earlier),
+                "before": earlier if known else None,
+                "change": current - earlier if known else None,
+                "percent_change": (
+                    100.0 * (current - earlier) / earlier if known and earlier else None
+                ),
+                "z": z_score(current, earlier) if known else None,
                 "small": earlier < SMALL_COUNT,
             }
         )

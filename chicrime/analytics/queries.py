@@ -454,7 +454,8 @@ class Analytics:
         """For the year to date, the last 28 days and the last 7 days ending at
         `comparison_end(f)`, per category and in all (`category` "all", first): incidents
         now and on the same dates a year earlier, with `f`'s other filters; the change, the
-        percent change and z (`chicrime.analytics.compare`). Empty for an empty lake."""
+        percent change and z (`chicrime.analytics.compare`); the year-earlier figures are
+        null where the lake does not reach back to its first day. Empty for an empty lake."""
         end = self.comparison_end(f)
         version = self.data_version()
         if end is None:
@@ -465,10 +466,13 @@ class Analytics:
             return dict(zip(counts["category"], counts["incidents"], strict=True))
 
         def compute() -> pl.DataFrame:
+            first = self._lake_stats().first
             rows = []
             for period in periods_ending(end):
                 now = per_category("compare", period.start, period.end)
-                before = per_category("compare.before", *period.before)
+                before = None
+                if first is not None and period.before[0] >= first.date():
+                    before = per_category("compare.before", *period.before)
                 rows += comparison_rows(period, now, before)
             return pl.DataFrame(rows, schema=COMPARISON_SCHEMA)
 

@@ -20,6 +20,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, dcc, html
 
 from chicrime.analytics import Filters
+from chicrime.analytics.categories import CATEGORY_CHOICES, CATEGORY_LABELS
 from chicrime.app import ids
 from chicrime.app.context import current, selection
 
@@ -30,6 +31,7 @@ PAGES = (
     ("/trends", "Trends"),
     ("/map", "Map"),
     ("/arrests", "Arrests"),
+    ("/compare", "Compare"),
     ("/data", "Data"),
 )
 _TRI_STATE = [
@@ -107,6 +109,16 @@ def _filter_panel() -> dbc.Card:
                     placeholder="all types",
                     className="mb-3",
                 ),
+                dbc.Label("Category", html_for=ids.CATEGORY),
+                dcc.Dropdown(
+                    id=ids.CATEGORY,
+                    options=[
+                        {"label": CATEGORY_LABELS[choice], "value": choice}
+                        for choice in CATEGORY_CHOICES
+                    ],
+                    placeholder="all categories",
+                    className="mb-3",
+                ),
                 dbc.Label("District", html_for=ids.DISTRICT),
                 dcc.Dropdown(
                     id=ids.DISTRICT,
@@ -174,6 +186,7 @@ def _panel_values(filters: Filters) -> tuple[Any, ...]:
         filters.start.isoformat(),
         filters.end.isoformat(),
         list(filters.primary_types),
+        filters.category,
         filters.districts[0] if filters.districts else None,
         tri(filters.arrest),
         tri(filters.domestic),
@@ -186,6 +199,7 @@ _PANEL = (
     (ids.DATE_RANGE, "start_date"),
     (ids.DATE_RANGE, "end_date"),
     (ids.TYPES, "value"),
+    (ids.CATEGORY, "value"),
     (ids.DISTRICT, "value"),
     (ids.ARREST, "value"),
     (ids.DOMESTIC, "value"),
@@ -249,7 +263,7 @@ def mark_active(pathname: object, links: object) -> list[bool]:
 # list of choices joined with "|", "all" as unset, the hour slider as "from-to". Nothing until
 # both dates are set (the panel is filled from the URL first).
 _GATHER = """
-    function (start, end, types, district, arrest, domestic, hours) {
+    function (start, end, types, category, district, arrest, domestic, hours) {
         const text = (value) => (typeof value === "string" ? value : "");
         if (!text(start) || !text(end)) { return window.dash_clientside.no_update; }
         const choices = (value) => (
@@ -264,6 +278,7 @@ _GATHER = """
             start: text(start).slice(0, 10),
             end: text(end).slice(0, 10),
             types: choices(types),
+            category: text(category),
             district: choices(district),
             arrest: chosen(arrest),
             domestic: chosen(domestic),

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from chicrime.analytics import Kpis
 
-__all__ = ["chart", "kpi_cards", "kpi_row"]
+__all__ = ["GRAPH_CONFIG", "chart", "kpi_cards", "kpi_row"]
 
 
 # A spinner only for an update slower than this; a quicker one replaces the chart in place.
 _SPINNER_DELAY_MS = 400
+# Nothing leaves the machine: no "edit in Chart Studio" or upload button; and no box or lasso
+# selection, which no chart acts on.
+GRAPH_CONFIG: Any = {
+    "displaylogo": False,
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio", "select2d", "lasso2d"],
+}
 
 
 def chart(graph_id: str, height: int = 380) -> dbc.Card:
@@ -20,7 +30,7 @@ def chart(graph_id: str, height: int = 380) -> dbc.Card:
     return dbc.Card(
         dbc.CardBody(
             dcc.Loading(
-                dcc.Graph(id=graph_id, config={"displaylogo": False}, style={"minHeight": height}),
+                dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"minHeight": height}),
                 type="circle",
                 delay_show=_SPINNER_DELAY_MS,
                 overlay_style={"visibility": "visible", "opacity": 0.5},
