@@ -450,5 +450,5 @@ def test_charts_offer_no_upload_and_no_selection_tools(watched: Watched, base_ur
     titles = page.eval_on_selector_all(
         "#trends-series .modebar-btn", "buttons => buttons.map(b => b.dataset.title)"
     )
-    assert "Download plot as a png" in titles
+    assert "Download plot as a PNG" in titles
     assert not {"Box Select", "Lasso Select", "Edit in Chart Studio"} & set(titles)

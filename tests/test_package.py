@@ -387,8 +387,9 @@ def router_request(pathname: str) -> dict[str, object]:
 
 
 def kpi_request(start: str, end: str) -> dict[str, object]:
-    """The overview's KPI callback for the selection `start`..`end`."""
-    kpis = ("kpi-incidents", "kpi-arrest-rate", "kpi-change")
+    """The overview's KPI callback (three KPIs and the 28-day comparison line) for the
+    selection `start`..`end`."""
+    kpis = ("kpi-incidents", "kpi-arrest-rate", "kpi-change", "overview-compare")
     return {
         "output": "".join(f"..{k}.children." for k in kpis) + ".",
         "outputs": [{"id": k, "property": "children"} for k in kpis],
