@@ -29,4 +29,4 @@ def show_kpis(query: object) -> object:
     return kpi_cards(current().analytics.kpis(filters))[1]
 
 
-chart_callback(ids.ARRESTS_RATES, "Arrest rate by primary type", charts.arrest_rates)
+chart_callback(ids.ARRESTS_RATES, "Arrest rate by primary type", charts.arrest_rates, "type")

@@ -72,5 +72,5 @@ def compare_summary(frame: pl.DataFrame) -> list[object]:
     ]
 
 
-chart_callback(ids.OVERVIEW_SERIES, "Incidents over time", charts.incidents_over_time)
-chart_callback(ids.OVERVIEW_TYPES, "Top primary types", charts.top_types)
+chart_callback(ids.OVERVIEW_SERIES, "Incidents over time", charts.incidents_over_time, "period")
+chart_callback(ids.OVERVIEW_TYPES, "Top primary types", charts.top_types, "type")

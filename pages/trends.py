@@ -30,6 +30,6 @@ dash.register_page(  # type: ignore[no-untyped-call]
 )
 
 
-chart_callback(ids.TRENDS_SERIES, "Incidents over time", charts.incidents_over_time)
-chart_callback(ids.TRENDS_HEATMAP, "When incidents happen", charts.weekday_hour)
-chart_callback(ids.TRENDS_TYPES, "Top primary types", charts.top_types)
+chart_callback(ids.TRENDS_SERIES, "Incidents over time", charts.incidents_over_time, "period")
+chart_callback(ids.TRENDS_HEATMAP, "When incidents happen", charts.weekday_hour, "hour")
+chart_callback(ids.TRENDS_TYPES, "Top primary types", charts.top_types, "type")

@@ -239,6 +239,7 @@ def test_a_version_without_facts_gives_the_same_lake_wide_answers_by_scanning(
         ({"hour_from": 0, "hour_to": 5}, 4),
         ({"hour_from": 8, "hour_to": 17}, 7),
         ({"hour_from": 22, "hour_to": 23}, 3),
+        ({"hour_from": 22, "hour_to": 5}, 7),
         ({"primary_types": ("THEFT",), "districts": ("001",), "arrest": False}, 4),
         (
             {"primary_types": ("THEFT",), "districts": ("001",), "arrest": False, "hour_to": 5},
@@ -314,16 +315,17 @@ def test_kpis_change_can_be_negative(analytics: Analytics) -> None:
 
 
 def test_incidents_over_time_counts_every_day_including_empty_ones(analytics: Analytics) -> None:
-    """A 31-day range gives 31 daily rows; days without incidents have 0."""
+    """A 31-day range gives 31 daily rows of one day each; days without incidents have 0."""
     series = analytics.incidents_over_time(MARCH)
     busy = {1: 2, 2: 1, 3: 1, 5: 2, 8: 1, 10: 2, 12: 1, 15: 1, 18: 1, 19: 1, 20: 1}
     busy |= {22: 1, 25: 1, 28: 1, 31: 1}
     assert series.schema == TIME_SERIES_SCHEMA
-    assert series.rows() == [(dt.date(2024, 3, d), busy.get(d, 0)) for d in range(1, 32)]
+    assert series.rows() == [(dt.date(2024, 3, d), busy.get(d, 0), 1) for d in range(1, 32)]
 
 
 def test_incidents_over_time_switches_to_iso_weeks_beyond_120_days(analytics: Analytics) -> None:
-    """182 days are counted per ISO week, labelled by Monday, empty weeks included."""
+    """182 days are counted per ISO week, labelled by Monday, empty weeks included; the first
+    week holds 5 selected days (Wed 1 Nov – Sun 5 Nov), the last 2 (Mon 29 – Tue 30 Apr)."""
     series = analytics.incidents_over_time(EVERYTHING)
     monday = dt.date(2023, 10, 30)
     busy = {
@@ -341,7 +343,8 @@ def test_incidents_over_time_switches_to_iso_weeks_beyond_120_days(analytics: An
         dt.date(2024, 4, 15): 1,
     }
     weeks = [monday + dt.timedelta(weeks=w) for w in range(27)]
-    assert series.rows() == [(w, busy.get(w, 0)) for w in weeks]
+    days = {weeks[0]: 5, weeks[-1]: 2}
+    assert series.rows() == [(w, busy.get(w, 0), days.get(w, 7)) for w in weeks]
 
 
 def test_time_grain_is_daily_up_to_120_days(analytics: Analytics) -> None:

@@ -183,7 +183,7 @@ def test_describe_clamps_year_1_to_9999_to_the_lake(client: FlaskClient, app: da
         ({"hours": "5"}, {}),
         ({"hours": [3, 7]}, {}),
         ({"hours": "3-30"}, {"hours": "3-23"}),
-        ({"hours": "22-3"}, {"hours": "3-3"}),
+        ({"hours": "22-3"}, {"hours": "22-3"}),
         ({"arrest": 1, "domestic": ["true"]}, {}),
         ({"arrest": "true", "domestic": "FALSE"}, {"arrest": "true", "domestic": "false"}),
     ],
@@ -209,25 +209,69 @@ def test_describe_without_both_dates_changes_nothing(
     assert post_callback(client, describe_body(app, store)).status_code == 204
 
 
+def apply_url_result(client: FlaskClient, app: dash.Dash, search: object) -> dict[str, Any]:
+    """What the panel is set to for the address bar's `search` (read, not Reset or a preset)."""
+    output = output_of(app, f"{ids.DATE_RANGE}.start_date")
+    return callback_result(client, callback_body(app, output, [search, None, None], [None, None]))
+
+
 @pytest.mark.parametrize(
-    ("search", "start", "end"),
+    ("search", "start", "end", "notice"),
     [
-        (5, "2024-06-01", "2024-06-30"),
-        (["?start=2024-03-01"], "2024-06-01", "2024-06-30"),
-        ("?start=0001-01-01&end=9999-12-31&hours=a-b", "2024-01-01", "2024-06-30"),
-        ("?start=2024-03-10&end=2024-03-01&types=%00", "2024-03-01", "2024-03-10"),
+        (5, "2024-06-01", "2024-06-30", None),
+        (["?start=2024-03-01"], "2024-06-01", "2024-06-30", None),
+        (
+            "?start=0001-01-01&end=9999-12-31&hours=a-b",
+            "2024-01-01",
+            "2024-06-30",
+            [
+                "The lake holds incidents from 01 Jan 2024 to 30 Jun 2024: the dates were moved "
+                "into that range.",
+                "hours=“a-b” is not a range of hours 0–23 such as 8-17 (or 22-4 overnight): "
+                "showing 0-23.",
+            ],
+        ),
+        (
+            "?start=2024-03-10&end=2024-03-01&types=%00",
+            "2024-03-01",
+            "2024-03-10",
+            [
+                "The dates were given end first (2024-03-10 to 2024-03-01): swapped.",
+                "No primary type “\x00” in the lake: ignored.",
+            ],
+        ),
     ],
 )
 def test_the_panel_follows_a_hostile_url_to_the_nearest_valid_view(
-    client: FlaskClient, app: dash.Dash, search: object, start: str, end: str
+    client: FlaskClient,
+    app: dash.Dash,
+    search: object,
+    start: str,
+    end: str,
+    notice: list[str] | None,
 ) -> None:
-    """A search that is not text means none; absurd or reversed dates are clamped and swapped."""
-    result = callback_result(
-        client, callback_body(app, output_of(app, f"{ids.DATE_RANGE}.start_date"), [search, None])
-    )
+    """A search that is not text means none; absurd or reversed dates are clamped and swapped,
+    and the page says so."""
+    result = apply_url_result(client, app, search)
     assert result[ids.DATE_RANGE] == {"start_date": start, "end_date": end}
-    assert result[ids.HOURS]["value"] == [0, 23]
+    assert (result[ids.HOUR_FROM]["value"], result[ids.HOUR_TO]["value"]) == (0, 23)
     assert result[ids.TYPES]["value"] == []
+    shown = result[ids.URL_NOTICE]["children"]
+    lines = (
+        None
+        if shown is None
+        else [div["props"]["children"] for div in shown["props"]["children"][1:]]
+    )
+    assert lines == notice
+
+
+def test_an_overnight_link_sets_the_hour_choices_as_written(
+    client: FlaskClient, app: dash.Dash
+) -> None:
+    """hours=22-4 is a meaningful range: From 22, To 4, and no notice."""
+    result = apply_url_result(client, app, "?start=2024-06-01&end=2024-06-30&hours=22-4")
+    assert (result[ids.HOUR_FROM]["value"], result[ids.HOUR_TO]["value"]) == (22, 4)
+    assert result[ids.URL_NOTICE]["children"] is None
 
 
 def test_navbar_marks_overview_for_a_pathname_that_is_not_text(
@@ -275,7 +319,7 @@ MALFORMED: list[tuple[str, Callable[[dash.Dash], object], str]] = [
     ),
     (
         "a clientside output",
-        lambda app: _with(callback_body(app, SERIES, [{}]), output=f"{ids.URL_WRITER}.data"),
+        lambda app: _with(callback_body(app, SERIES, [{}]), output=f"{ids.URL_SEARCH}.data"),
         "output names no server callback",
     ),
     (

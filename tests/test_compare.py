@@ -18,6 +18,7 @@ from chicrime.analytics.compare import (
     year_before,
     z_score,
 )
+from chicrime.analytics.presets import preset_range
 from tests.test_analytics import commit_rows, incident
 
 # The clock: 15:00 in Chicago on 2024-03-20, so the lake's newest day (the 20th) is partial.
@@ -235,3 +236,22 @@ def test_a_year_earlier_the_lake_does_not_reach_is_unknown_not_zero(tmp_path: Pa
     total = frame.filter(period="7d", category="all").row(0, named=True)
     assert (total["now"], total["before"], total["change"], total["z"]) == (3, None, None, None)
     assert frame.get_column("before").null_count() == 12
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("7d", (dt.date(2024, 3, 4), dt.date(2024, 3, 10))),
+        ("28d", (dt.date(2024, 2, 12), dt.date(2024, 3, 10))),
+        ("ytd", (dt.date(2024, 1, 1), dt.date(2024, 3, 10))),
+        ("last-year", (dt.date(2023, 1, 1), dt.date(2023, 12, 31))),
+        ("year-before", (dt.date(2023, 2, 28), dt.date(2023, 3, 5))),
+        ("tomorrow", None),
+    ],
+)
+def test_date_presets_end_at_the_newest_day_or_move_the_selection_back_a_year(
+    name: str, expected: tuple[dt.date, dt.date] | None
+) -> None:
+    """Newest day Sunday 10 March 2024; the selection 29 February – 5 March 2024."""
+    current = (dt.date(2024, 2, 29), dt.date(2024, 3, 5))
+    assert preset_range(name, dt.date(2024, 3, 10), current) == expected

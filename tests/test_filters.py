@@ -39,10 +39,18 @@ def test_reversed_dates_are_swapped() -> None:
     )
 
 
-def test_reversed_hours_collapse_to_the_last_hour() -> None:
-    """An overnight hour range (22-3) collapses to the single hour it ends with."""
+def test_reversed_hours_are_an_overnight_range() -> None:
+    """22-3 is kept as written and selects 22:00 to 03:59 across midnight."""
     parsed = Filters.from_query({"hours": "22-3"}, DEFAULT)
-    assert (parsed.hour_from, parsed.hour_to) == (3, 3)
+    assert (parsed.hour_from, parsed.hour_to) == (22, 3)
+    assert parsed.hours == {22, 23, 0, 1, 2, 3}
+    assert parsed.to_query()["hours"] == "22-3"
+
+
+def test_a_forward_hour_range_selects_its_hours() -> None:
+    """3-5 selects hours 3, 4 and 5; the default selects all 24."""
+    assert Filters.from_query({"hours": "3-5"}, DEFAULT).hours == {3, 4, 5}
+    assert Filters.from_query({}, DEFAULT).hours == set(range(24))
 
 
 @pytest.mark.parametrize(
@@ -136,4 +144,6 @@ def test_from_query_never_raises_and_stays_in_bounds(params: dict[str, object]) 
     """For any JSON-like query, parsing gives ordered dates and hours inside 0..23."""
     parsed = Filters.from_query(params, DEFAULT)
     assert parsed.start <= parsed.end
-    assert 0 <= parsed.hour_from <= parsed.hour_to <= 23
+    assert 0 <= parsed.hour_from <= 23
+    assert 0 <= parsed.hour_to <= 23
+    assert parsed.hours

@@ -57,7 +57,9 @@ def _codes(raw: object) -> tuple[str, ...]:
 class Filters:
     """A selection of incidents. Empty tuples and None mean "no restriction".
 
-    A reversed date range is swapped; a reversed hour range collapses to the single `hour_to`.
+    A reversed date range is swapped. Hours are inclusive Chicago wall-clock hours; an hour
+    range that runs backwards (22-4) is an overnight one: `hour_from` to midnight, then on to
+    `hour_to`.
     """
 
     start: dt.date
@@ -75,8 +77,13 @@ class Filters:
             start, end = self.end, self.start
             object.__setattr__(self, "start", start)
             object.__setattr__(self, "end", end)
-        if self.hour_to < self.hour_from:
-            object.__setattr__(self, "hour_from", self.hour_to)
+
+    @property
+    def hours(self) -> frozenset[int]:
+        """The selected hours of the day (0..23), across midnight for an overnight range."""
+        if self.hour_from <= self.hour_to:
+            return frozenset(range(self.hour_from, self.hour_to + 1))
+        return frozenset(range(self.hour_from, 24)) | frozenset(range(self.hour_to + 1))
 
     @property
     def days(self) -> int:

@@ -73,7 +73,7 @@ DAILY_GRAIN_MAX_DAYS = 120  # incidents_over_time counts per day up to this, per
 
 _CSV_BATCH_ROWS = 10_000
 
-TIME_SERIES_SCHEMA = pl.Schema({"period": pl.Date(), "incidents": pl.Int64()})
+TIME_SERIES_SCHEMA = pl.Schema({"period": pl.Date(), "incidents": pl.Int64(), "days": pl.Int64()})
 TOP_TYPES_SCHEMA = pl.Schema({"primary_type": pl.String(), "incidents": pl.Int64()})
 WEEKDAY_HOUR_SCHEMA = pl.Schema(
     {"weekday": pl.Int64(), "hour": pl.Int64(), "incidents": pl.Int64()}
@@ -361,10 +361,13 @@ class Analytics:
         return self._memoised("kpis", version, _filters_key(f), compute)
 
     def incidents_over_time(self, f: Filters) -> pl.DataFrame:
-        """Incidents per period (`period`, `incidents`), every period of the range present.
+        """Incidents per period (`period`, `incidents`, `days`), every period of the range
+        present.
 
         Periods are days when `f.days` <= 120, else ISO weeks labelled by their Monday; a period
-        with no incident has 0, also when the lake has no data for the range.
+        with no incident has 0, also when the lake has no data for the range. `days` is how many
+        days of the period lie in the selection: 7 for a whole week, fewer for a partial week at
+        either end (which a chart must not read as a drop).
         """
         weekly = time_grain(f) == "week"
         return self._counted(
@@ -846,10 +849,16 @@ def _every_period(counts: pl.DataFrame, f: Filters, weekly: bool) -> pl.DataFram
         first -= dt.timedelta(days=first.weekday())
         last -= dt.timedelta(days=last.weekday())
     periods = pl.date_range(first, last, "1w" if weekly else "1d", eager=True)
+    length = 7 if weekly else 1
+    period_end = pl.col("period") + pl.duration(days=length - 1)
+    inside = (
+        pl.min_horizontal(period_end, pl.lit(f.end)) - pl.max_horizontal("period", pl.lit(f.start))
+    ).dt.total_days() + 1
     return (
         pl.DataFrame({"period": periods})
         .join(counts.select("period", "incidents"), on="period", how="left")
-        .with_columns(pl.col("incidents").fill_null(0))
+        .with_columns(pl.col("incidents").fill_null(0), days=inside)
+        .select(TIME_SERIES_SCHEMA.names())
         .cast(TIME_SERIES_SCHEMA)
     )
 

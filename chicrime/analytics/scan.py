@@ -138,7 +138,8 @@ def _conditions(f: Filters, hour: str = 'hour("date")') -> tuple[str, list[objec
             clauses.append("fbi_code IN ?")
             params.append(list(codes))
     if (f.hour_from, f.hour_to) != (0, 23):
-        clauses.append(f"{hour} BETWEEN ? AND ?")
+        overnight = f.hour_to < f.hour_from
+        clauses.append(f"({hour} >= ? {'OR' if overnight else 'AND'} {hour} <= ?)")
         params += [f.hour_from, f.hour_to]
     return " AND ".join(clauses) or "TRUE", params
 

@@ -34,7 +34,9 @@ def top_types(filters: Filters) -> Figure | None:
 
 def weekday_hour(filters: Filters) -> Figure | None:
     cells = current().analytics.weekday_hour(filters)
-    return None if cells.get_column("incidents").sum() == 0 else figures.weekday_hour_heatmap(cells)
+    if cells.get_column("incidents").sum() == 0:
+        return None
+    return figures.weekday_hour_heatmap(cells, filters.hours)
 
 
 def arrest_rates(filters: Filters) -> Figure | None:

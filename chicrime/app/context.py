@@ -6,14 +6,17 @@ lazily, per thread, so a context created before gunicorn forks holds no connecti
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import urlencode
 
-from dash import Input, Output, callback
+from dash import Input, Output, State, callback
+from dash.exceptions import PreventUpdate
 
-from chicrime.analytics import Analytics, Filters
+from chicrime.analytics import Analytics, Filters, time_grain
 from chicrime.app.figures import Figure, message_figure
-from chicrime.app.ids import FILTERS
+from chicrime.app.ids import FILTERS, URL_DRILLED
 from chicrime.settings import Settings
 
 __all__ = [
@@ -21,6 +24,7 @@ __all__ = [
     "AppContext",
     "chart_callback",
     "current",
+    "drill_search",
     "install",
     "render_figure",
     "selection",
@@ -84,9 +88,66 @@ def render_figure(query: object, title: str, build: Callable[[Filters], Figure |
     return figure
 
 
-def chart_callback(graph_id: str, title: str, build: Callable[[Filters], Figure | None]) -> None:
-    """Register the callback that redraws graph `graph_id` whenever the selection changes."""
+def chart_callback(
+    graph_id: str, title: str, build: Callable[[Filters], Figure | None], drill: str = ""
+) -> None:
+    """Register the callback that redraws graph `graph_id` whenever the selection changes,
+    and with a `drill` kind (see `drill_search`) the one that turns a click into a filter."""
 
     @callback(Output(graph_id, "figure"), Input(FILTERS, "data"))
     def redraw(query: object) -> Figure:
         return render_figure(query, title, build)
+
+    if drill:
+        _drill_callback(graph_id, drill)
+
+
+def drill_search(kind: str, click: object, query: object) -> str | None:
+    """The URL search of the selection `query` narrowed to what a chart click picked: a
+    primary type (`kind` "type": a bar's label), an hour ("hour": a heatmap column), or a
+    period ("period": the day, or the week clipped to the selection, of a time-series point).
+    None for no click, a click that narrows nothing, or values no chart sends (a crafted
+    request)."""
+    filters = selection(query)
+    points = click.get("points") if isinstance(click, dict) else None
+    if filters is None or not isinstance(points, list) or not points:
+        return None
+    point = points[0] if isinstance(points[0], dict) else {}
+    narrowed = _narrowed(kind, point, filters)
+    picked = None if narrowed is None else selection(narrowed.to_query())
+    if picked is None or picked == filters:  # nothing the lake holds, or nothing narrowed
+        return None
+    return "?" + urlencode(picked.to_query())
+
+
+def _narrowed(kind: str, point: Mapping[str, object], filters: Filters) -> Filters | None:
+    label, x = point.get("y"), point.get("x")
+    if kind == "type" and isinstance(label, str):
+        return replace(filters, primary_types=(label,))
+    if kind == "hour" and type(x) is int and 0 <= x <= 23:
+        return replace(filters, hour_from=x, hour_to=x)
+    if kind == "period" and isinstance(x, str):
+        try:
+            day = dt.date.fromisoformat(x[:10])
+        except ValueError:
+            return None
+        last = day + dt.timedelta(days=6) if time_grain(filters) == "week" else day
+        return replace(filters, start=max(day, filters.start), end=min(last, filters.end))
+    return None
+
+
+def _drill_callback(graph_id: str, kind: str) -> None:
+    """Register the callback that sets the filter a click on graph `graph_id` picks (see
+    `drill_search`): the shell writes it to the address bar, so Back undoes it."""
+
+    @callback(
+        Output(URL_DRILLED, "data", allow_duplicate=True),
+        Input(graph_id, "clickData"),
+        State(FILTERS, "data"),
+        prevent_initial_call=True,
+    )
+    def drill(click: object, query: object) -> str:
+        search = drill_search(kind, click, query)
+        if search is None:
+            raise PreventUpdate
+        return search

@@ -106,20 +106,48 @@ def message_figure(message: str, title: str = "") -> Figure:
 
 
 def incidents_line(series: pl.DataFrame, grain: str) -> Figure:
-    """Incidents per day or week (`period`, `incidents`)."""
-    trace = {
-        "type": "scatter",
-        "mode": "lines",
-        "x": [d.isoformat() for d in series.get_column("period").to_list()],
-        "y": series.get_column("incidents").to_list(),
-        "line": {"color": _COLOR, "width": 2},
-        "hovertemplate": "%{x|%a %d %b %Y}: %{y:,} incidents<extra></extra>",
-    }
+    """Incidents per day or ISO week (`period`, `incidents`, `days`).
+
+    A week the selection covers only in part (`days` < 7, at either end) is not drawn on the
+    line, where its smaller count would read as a drop: it is a hollow marker of its own,
+    whose hover says how many of its days are selected.
+    """
+    weekly = grain == "week"
+    whole = series.filter(pl.col("days") == 7) if weekly else series
+    label = "week of %{x|%a %d %b %Y}" if weekly else "%{x|%a %d %b %Y}"
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": f"incidents per {grain}",
+            "showlegend": False,
+            "x": [d.isoformat() for d in whole.get_column("period").to_list()],
+            "y": whole.get_column("incidents").to_list(),
+            "line": {"color": _COLOR, "width": 2},
+            "hovertemplate": label + ": %{y:,} incidents<extra></extra>",
+        }
+    ]
+    partial = series.filter(pl.col("days") < 7) if weekly else series.clear()
+    if not partial.is_empty():
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "partial week (not all 7 days selected)",
+                "x": [d.isoformat() for d in partial.get_column("period").to_list()],
+                "y": partial.get_column("incidents").to_list(),
+                "customdata": partial.get_column("days").to_list(),
+                "marker": {"color": _COLOR, "symbol": "circle-open", "size": 9},
+                "hovertemplate": label
+                + ": %{y:,} incidents in the %{customdata} selected days<extra></extra>",
+            }
+        )
     return _figure(
-        [trace],
+        traces,
         f"Incidents per {grain}",
-        xaxis=_axis(),
+        xaxis=_axis("week (from Monday)" if weekly else "day"),
         yaxis=_axis("incidents", rangemode="tozero"),
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "xanchor": "left"},
     )
 
 
@@ -145,24 +173,43 @@ def top_types_bar(types: pl.DataFrame) -> Figure:
     )
 
 
-def weekday_hour_heatmap(cells: pl.DataFrame) -> Figure:
-    """Incidents by day of week × hour of day (Chicago wall-clock hours)."""
-    grid = [[0] * 24 for _ in WEEKDAYS]
+# ColorBrewer's sequential YlOrRd, pale for few incidents, dark red for many.
+_SEQUENTIAL = [
+    [0.0, "#ffffcc"],
+    [0.25, "#fed976"],
+    [0.5, "#fd8d3c"],
+    [0.75, "#e31a1c"],
+    [1.0, "#800026"],
+]
+
+
+def weekday_hour_heatmap(cells: pl.DataFrame, hours: frozenset[int] | None = None) -> Figure:
+    """Incidents by day of week × hour of day (Chicago wall-clock hours), darker = more.
+
+    Hours outside `hours` (the hour filter; None = all) are left empty, not drawn as 0.
+    """
+    grid: list[list[int | None]] = [
+        [0 if hours is None or hour in hours else None for hour in range(24)] for _ in WEEKDAYS
+    ]
     for weekday, hour, incidents in cells.select("weekday", "hour", "incidents").iter_rows():
-        grid[weekday][hour] = incidents
+        if grid[weekday][hour] is not None:
+            grid[weekday][hour] = incidents
     trace = {
         "type": "heatmap",
         "z": grid,
         "x": list(range(24)),
         "y": list(WEEKDAYS),
-        "colorscale": "YlOrRd",
-        "hovertemplate": "%{y} %{x}:00–%{x}:59: %{z:,}<extra></extra>",
+        "colorscale": _SEQUENTIAL,
+        "zmin": 0,
+        "hoverongaps": False,
+        "colorbar": {"title": {"text": "incidents"}},
+        "hovertemplate": "%{y} %{x}:00–%{x}:59: %{z:,} incidents<extra></extra>",
     }
     return _figure(
         [trace],
         "When incidents happen",
         xaxis=_axis("hour of day (Chicago time)", dtick=2),
-        yaxis=_axis(autorange="reversed"),
+        yaxis=_axis("day of week", autorange="reversed"),
     )
 
 
@@ -276,7 +323,9 @@ def _choropleth(
         "geojson": geojson,
         "locations": locations,
         "z": counts,
-        "colorscale": "YlOrRd",
+        "colorscale": _SEQUENTIAL,
+        "zmin": 0,
+        "colorbar": {"title": {"text": "incidents"}},
         "marker": {"opacity": 0.65, "line": {"width": 0}},
         "hovertemplate": hover,
     }

@@ -4,14 +4,17 @@ The filter panel is the one source of the selection. In the browser, its values 
 into a query dict in the `filters` store (a clientside callback: no round trip), which every
 page's charts take as input, so a filter change costs one round of requests. Each callback
 validates the dict on the server (`chicrime.app.context.selection`). Alongside the charts,
-`describe` answers the canonical query, which is mirrored into the address bar with
-`history.replaceState` (no navigation, no re-render), the navbar links that keep it, and a
-summary. Opening a link, or following a navbar link that carries the query string, sets the
-panel from the URL.
+`describe` answers the canonical query, the navbar links that keep it, and a summary naming
+the filters; the query goes into the address bar as a new history entry, so Back undoes a
+filter change. Opening a link, going Back, or a chart click that sets a filter (which writes
+the address bar) sets the panel from the URL, and says in the page what in the link could not
+be shown as written (`chicrime.app.corrections`).
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -21,10 +24,12 @@ from dash import ALL, Input, Output, State, dcc, html
 
 from chicrime.analytics import Filters
 from chicrime.analytics.categories import CATEGORY_CHOICES, CATEGORY_LABELS
+from chicrime.analytics.presets import PRESETS, preset_range
 from chicrime.app import ids
 from chicrime.app.context import current, selection
+from chicrime.app.corrections import link_corrections
 
-__all__ = ["PAGES", "empty_lake_message", "register_callbacks", "shell_layout"]
+__all__ = ["PAGES", "empty_lake_message", "register_callbacks", "shell_layout", "summary"]
 
 PAGES = (
     ("/", "Overview"),
@@ -99,7 +104,15 @@ def _filter_panel() -> dbc.Card:
                     max_date_allowed=last,
                     display_format="YYYY-MM-DD",
                     first_day_of_week=1,
-                    className="mb-3 d-block",
+                    className="mb-2 d-block",
+                ),
+                dbc.RadioItems(
+                    id=ids.PRESET,
+                    options=[{"label": label, "value": name} for name, label in PRESETS],
+                    className="mb-3 d-flex flex-wrap gap-1",
+                    inputClassName="btn-check",
+                    labelClassName="btn btn-outline-secondary btn-sm",
+                    labelCheckedClassName="active",
                 ),
                 dbc.Label("Primary types", html_for=ids.TYPES),
                 dcc.Dropdown(
@@ -130,14 +143,17 @@ def _filter_panel() -> dbc.Card:
                 dbc.RadioItems(id=ids.ARREST, options=_TRI_STATE, inline=True, className="mb-2"),
                 dbc.Label("Domestic"),
                 dbc.RadioItems(id=ids.DOMESTIC, options=_TRI_STATE, inline=True, className="mb-3"),
-                dbc.Label("Hour of day (Chicago time)", html_for=ids.HOURS),
-                dcc.RangeSlider(
-                    id=ids.HOURS,
-                    min=0,
-                    max=23,
-                    step=1,
-                    marks={h: str(h) for h in range(0, 24, 6)},
-                    allow_direct_input=False,
+                html.Div("Hours of the day (Chicago time)", className="form-label mb-1"),
+                dbc.Row(
+                    [
+                        dbc.Col(_hour_choice(ids.HOUR_FROM, "From", ":00")),
+                        dbc.Col(_hour_choice(ids.HOUR_TO, "To", ":59")),
+                    ],
+                    className="g-2",
+                ),
+                html.Div(
+                    "From later than To runs overnight (22 to 4: 22:00–04:59).",
+                    className="form-text",
                 ),
                 dbc.Button(
                     "Reset",
@@ -150,6 +166,21 @@ def _filter_panel() -> dbc.Card:
             ]
         ),
         className="mb-3",
+    )
+
+
+def _hour_choice(component: str, label: str, minutes: str) -> html.Div:
+    """A labelled choice of hour 0..23, shown as a time of day ("22:00", or "04:59" for To)."""
+    return html.Div(
+        [
+            dbc.Label(label, html_for=component, className="small mb-0"),
+            dcc.Dropdown(
+                id=component,
+                options=[{"label": f"{hour:02d}{minutes}", "value": hour} for hour in range(24)],
+                clearable=False,
+                searchable=False,
+            ),
+        ]
     )
 
 
@@ -168,12 +199,16 @@ def shell_layout() -> html.Div:
     )
     return html.Div(
         [
-            dcc.Location(id=ids.URL),
+            # The address bar: written by callbacks without a page load (refresh=False); a
+            # new search is pushed as a history entry.
+            dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.FILTERS),
             dcc.Store(id=ids.URL_QUERY),
-            dcc.Store(id=ids.URL_WRITER),
+            dcc.Store(id=ids.URL_SEARCH),
+            dcc.Store(id=ids.URL_APPLIED),
+            dcc.Store(id=ids.URL_DRILLED),
             _navbar(),
-            dbc.Container(body, fluid=True),
+            dbc.Container([html.Div(id=ids.URL_NOTICE), body], fluid=True),
         ]
     )
 
@@ -190,7 +225,8 @@ def _panel_values(filters: Filters) -> tuple[Any, ...]:
         filters.districts[0] if filters.districts else None,
         tri(filters.arrest),
         tri(filters.domestic),
-        [filters.hour_from, filters.hour_to],
+        filters.hour_from,
+        filters.hour_to,
     )
 
 
@@ -203,7 +239,8 @@ _PANEL = (
     (ids.DISTRICT, "value"),
     (ids.ARREST, "value"),
     (ids.DOMESTIC, "value"),
-    (ids.HOURS, "value"),
+    (ids.HOUR_FROM, "value"),
+    (ids.HOUR_TO, "value"),
 )
 _NAV_LINKS = {"type": ids.NAV_LINK, "path": ALL}
 _PAGE_PATHS = frozenset(path for path, _label in PAGES)
@@ -223,13 +260,47 @@ def _items(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 
-def apply_url(search: object, _reset: object) -> tuple[Any, ...]:
-    """Set the panel from the URL (page load, link, navigation) or back to defaults on Reset."""
-    text = "" if dash.ctx.triggered_id == ids.RESET else _text(search)
-    filters = selection(dict(parse_qsl(text.lstrip("?"))))
-    if filters is None:
+def apply_url(search: object, _reset: object, preset: object, start: object, end: object) -> Any:
+    """Set the panel from the URL (page load, link, Back, a chart click), to defaults on
+    Reset, or its dates to a preset. A URL also marks the panel as set from the address bar
+    (so the query is not pushed as a new entry) and gets a notice of what it could not show."""
+    trigger = dash.ctx.triggered_id
+    unchanged = (dash.no_update,) * len(_PANEL)
+    if trigger == ids.PRESET:
+        return (*_preset_dates(preset, start, end), *unchanged[2:], None, *(dash.no_update,) * 2)
+    params = {} if trigger == ids.RESET else dict(parse_qsl(_text(search).lstrip("?")))
+    filters = selection(params)
+    span = current().analytics.date_range()
+    if filters is None or span is None:
         raise dash.exceptions.PreventUpdate
-    return _panel_values(filters)
+    if trigger == ids.RESET:
+        return (*_panel_values(filters), None, dash.no_update, None)
+    return (*_panel_values(filters), None, uuid.uuid4().hex, _notice(params, filters, span))
+
+
+def _preset_dates(preset: object, start: object, end: object) -> tuple[str, str]:
+    """The dates of `preset` for the panel's dates `start`..`end`, moved into the lake."""
+    span = current().analytics.date_range()
+    current_filters = selection({"start": start, "end": end})
+    if not isinstance(preset, str) or span is None or current_filters is None:
+        raise dash.exceptions.PreventUpdate
+    dates = preset_range(preset, span[1], (current_filters.start, current_filters.end))
+    if dates is None:
+        raise dash.exceptions.PreventUpdate
+    chosen = replace(current_filters, start=dates[0], end=dates[1]).within(*span)
+    return chosen.start.isoformat(), chosen.end.isoformat()
+
+
+def _notice(params: dict[str, str], filters: Filters, span: tuple[Any, Any]) -> object:
+    notes = link_corrections(params, filters, span)
+    if not notes:
+        return None
+    return dbc.Alert(
+        [html.Strong("This link was adjusted: "), *(html.Div(note) for note in notes)],
+        color="warning",
+        dismissable=True,
+        className="py-2 small",
+    )
 
 
 def describe(query: object, links: object) -> tuple[dict[str, str], list[str], str]:
@@ -243,14 +314,32 @@ def describe(query: object, links: object) -> tuple[dict[str, str], list[str], s
     canonical = filters.to_query()
     search = "?" + urlencode(canonical)
     hrefs = [path + search for path in _link_paths(links)]
-    return canonical, hrefs, _summary(filters)
+    return canonical, hrefs, summary(filters)
 
 
-def _summary(filters: Filters) -> str:
+def _hours_text(filters: Filters) -> str:
+    overnight = " (overnight)" if filters.hour_to < filters.hour_from else ""
+    return f"{filters.hour_from:02d}:00–{filters.hour_to:02d}:59{overnight}"
+
+
+def summary(filters: Filters) -> str:
+    """The selection in words: the dates, then every filter that is set."""
     days = filters.days
-    span = f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({days:,} day{'s' * (days != 1)})"
-    extra = len(filters.to_query()) - 2
-    return span + (f" · {extra} more filter{'s' * (extra != 1)}" if extra else "")
+    parts = [f"{filters.start:%d %b %Y} – {filters.end:%d %b %Y} ({days:,} day{'s' * (days != 1)})"]
+    types = filters.primary_types
+    if types:
+        more = f" +{len(types) - 2} more" if len(types) > 2 else ""
+        parts.append(", ".join(t.title() for t in types[:2]) + more)
+    if filters.category is not None:
+        parts.append(CATEGORY_LABELS[filters.category])
+    if filters.districts:
+        parts.append("district " + ", ".join(filters.districts))
+    for name, value in (("arrest", filters.arrest), ("domestic", filters.domestic)):
+        if value is not None:
+            parts.append(f"{name}: {'yes' if value else 'no'}")
+    if filters.hours != frozenset(range(24)):
+        parts.append(_hours_text(filters))
+    return " · ".join(parts)
 
 
 def mark_active(pathname: object, links: object) -> list[bool]:
@@ -263,7 +352,7 @@ def mark_active(pathname: object, links: object) -> list[bool]:
 # list of choices joined with "|", "all" as unset, the hour slider as "from-to". Nothing until
 # both dates are set (the panel is filled from the URL first).
 _GATHER = """
-    function (start, end, types, category, district, arrest, domestic, hours) {
+    function (start, end, types, category, district, arrest, domestic, hourFrom, hourTo) {
         const text = (value) => (typeof value === "string" ? value : "");
         if (!text(start) || !text(end)) { return window.dash_clientside.no_update; }
         const choices = (value) => (
@@ -272,8 +361,7 @@ _GATHER = """
                 : text(value)
         );
         const chosen = (value) => (text(value) === "all" ? "" : text(value));
-        const whole = Array.isArray(hours) && hours.length === 2
-            && hours.every((hour) => Number.isInteger(hour));
+        const whole = Number.isInteger(hourFrom) && Number.isInteger(hourTo);
         return {
             start: text(start).slice(0, 10),
             end: text(end).slice(0, 10),
@@ -282,20 +370,49 @@ _GATHER = """
             district: choices(district),
             arrest: chosen(arrest),
             domestic: chosen(domestic),
-            hours: whole ? hours[0] + "-" + hours[1] : "",
+            hours: whole ? hourFrom + "-" + hourTo : "",
         };
     }
 """
 
+# The address bar follows the URL, without another round of callbacks: a search that is
+# already the canonical query of the `filters` store goes no further.
+_READ_URL = """
+    function (search, query) {
+        const text = typeof search === "string" ? search : "";
+        if (query && text === "?" + new URLSearchParams(query).toString()) {
+            return window.dash_clientside.no_update;
+        }
+        return text;
+    }
+"""
+
+# The canonical query into the address bar, as the `url` location's search and href (given
+# together, or the location takes its stale href for a change and pushes that). The first
+# query after the panel was set from the URL replaces the current history entry (a link is
+# tidied, not added to history); any other is pushed by the location as a new entry, so Back
+# undoes it.
 _WRITE_URL = """
-    function (query) {
+    function (query, applied) {
         if (!query) { return window.dash_clientside.no_update; }
         const search = "?" + new URLSearchParams(query).toString();
-        if (window.location.search !== search) {
-            const target = window.location.pathname + search;
-            window.history.replaceState(window.history.state, "", target);
+        const href = window.location.origin + window.location.pathname + search;
+        if (applied && applied !== window.chicrimeAppliedUrl) {
+            window.chicrimeAppliedUrl = applied;
+            if (window.location.search !== search) {
+                window.history.replaceState(window.history.state, "", href);
+            }
         }
-        return search;
+        return [search, href];
+    }
+"""
+
+# A chart click's narrowed search (`chicrime.app.context.drill_search`) into the address bar,
+# pushed as a new entry; the panel then follows the URL.
+_GO_TO = """
+    function (search) {
+        if (typeof search !== "string") { return window.dash_clientside.no_update; }
+        return [search, window.location.origin + window.location.pathname + search];
     }
 """
 
@@ -305,10 +422,22 @@ def register_callbacks(app: dash.Dash) -> None:
 
     Registered per app (not globally at import), so every app built in a process gets them.
     """
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        _READ_URL,
+        Output(ids.URL_SEARCH, "data"),
+        Input(ids.URL, "search"),
+        State(ids.URL_QUERY, "data"),
+    )
     app.callback(
         *(Output(component, prop) for component, prop in _PANEL),
-        Input(ids.URL, "search"),
+        Output(ids.PRESET, "value"),
+        Output(ids.URL_APPLIED, "data"),
+        Output(ids.URL_NOTICE, "children"),
+        Input(ids.URL_SEARCH, "data"),
         Input(ids.RESET, "n_clicks"),
+        Input(ids.PRESET, "value"),
+        State(ids.DATE_RANGE, "start_date"),
+        State(ids.DATE_RANGE, "end_date"),
     )(apply_url)
     # Dash leaves `Dash.clientside_callback` unannotated.
     app.clientside_callback(  # type: ignore[no-untyped-call]
@@ -328,6 +457,17 @@ def register_callbacks(app: dash.Dash) -> None:
         Input(ids.URL, "pathname"),
         State(_NAV_LINKS, "id"),
     )(mark_active)
+    address_bar = (
+        Output(ids.URL, "search", allow_duplicate=True),
+        Output(ids.URL, "href", allow_duplicate=True),
+    )
     app.clientside_callback(  # type: ignore[no-untyped-call]
-        _WRITE_URL, Output(ids.URL_WRITER, "data"), Input(ids.URL_QUERY, "data")
+        _WRITE_URL,
+        *address_bar,
+        Input(ids.URL_QUERY, "data"),
+        State(ids.URL_APPLIED, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        _GO_TO, *address_bar, Input(ids.URL_DRILLED, "data"), prevent_initial_call=True
     )

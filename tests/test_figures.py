@@ -1,0 +1,68 @@
+"""Figures from analytics frames: what each chart is given to draw, checked value by value."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from chicrime.analytics.queries import TIME_SERIES_SCHEMA, WEEKDAY_HOUR_SCHEMA
+from chicrime.app import figures
+
+
+def weekly(rows: list[tuple[dt.date, int, int]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=TIME_SERIES_SCHEMA, orient="row")
+
+
+def test_partial_weeks_are_markers_of_their_own_not_points_on_the_line() -> None:
+    """Whole weeks make the line; the 3-day first and 2-day last weeks are hollow markers
+    whose hover names the days they hold."""
+    series = weekly(
+        [
+            (dt.date(2024, 1, 1), 30, 3),
+            (dt.date(2024, 1, 8), 70, 7),
+            (dt.date(2024, 1, 15), 71, 7),
+            (dt.date(2024, 1, 22), 20, 2),
+        ]
+    )
+    line, partial = figures.incidents_line(series, "week")["data"]
+    assert (line["x"], line["y"]) == (["2024-01-08", "2024-01-15"], [70, 71])
+    assert line["hovertemplate"].startswith("week of ")
+    assert (partial["x"], partial["y"]) == (["2024-01-01", "2024-01-22"], [30, 20])
+    assert partial["customdata"] == [3, 2]
+    assert partial["marker"]["symbol"] == "circle-open"
+
+
+def test_a_daily_series_is_one_line_with_every_day() -> None:
+    """Days are never partial: one trace, every day on it."""
+    series = weekly([(dt.date(2024, 1, 1), 4, 1), (dt.date(2024, 1, 2), 0, 1)])
+    (line,) = figures.incidents_line(series, "day")["data"]
+    assert (line["x"], line["y"]) == (["2024-01-01", "2024-01-02"], [4, 0])
+
+
+def test_the_heatmap_leaves_hours_outside_the_filter_empty_and_darkens_with_counts() -> None:
+    """With hours 22-1 selected, other hours are gaps (None), selected hours without incidents
+    are 0, and the scale runs from pale at 0 to dark red at the top."""
+    cells = pl.DataFrame(
+        [(0, 23, 5), (6, 1, 2)] + [(d, h, 0) for d in range(7) for h in (0, 22)],
+        schema=WEEKDAY_HOUR_SCHEMA,
+        orient="row",
+    )
+    (trace,) = figures.weekday_hour_heatmap(cells, frozenset({22, 23, 0, 1}))["data"]
+    monday, sunday = trace["z"][0], trace["z"][6]
+    assert monday[22:] == [0, 5]
+    assert monday[:2] == [0, 0]
+    assert sunday[1] == 2
+    assert monday[2:22] == [None] * 20
+    assert trace["colorscale"][0] == [0.0, "#ffffcc"]
+    assert trace["colorscale"][-1] == [1.0, "#800026"]
+    assert trace["colorbar"]["title"] == {"text": "incidents"}
+
+
+def test_the_heatmap_without_an_hour_filter_draws_every_cell() -> None:
+    """No filter: all 168 cells are numbers, zeros included."""
+    cells = pl.DataFrame([(2, 9, 1)], schema=WEEKDAY_HOUR_SCHEMA, orient="row")
+    (trace,) = figures.weekday_hour_heatmap(cells)["data"]
+    assert sum(row.count(None) for row in trace["z"]) == 0
+    assert trace["z"][2][9] == 1
+    assert sum(map(sum, trace["z"])) == 1

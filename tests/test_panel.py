@@ -1,0 +1,210 @@
+"""The filter panel and the address bar: presets, Reset, the summary in words, what a link
+could not show, and chart clicks that set a filter — answered by the app's own callbacks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import dash
+import pytest
+from flask.testing import FlaskClient
+
+from chicrime.analytics import Filters
+from chicrime.app import create_app, ids
+from chicrime.app.context import drill_search
+from chicrime.app.corrections import link_corrections
+from chicrime.app.shell import summary
+from chicrime.demo import write_demo_lake
+from chicrime.settings import Settings
+from tests.dash_requests import callback_body, callback_result, output_of
+
+FIRST, LAST = dt.date(2024, 1, 1), dt.date(2024, 6, 30)
+SPAN = (FIRST, LAST)
+MARCH = {"start": "2024-03-01", "end": "2024-03-31"}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> dash.Dash:
+    directory = tmp_path_factory.mktemp("panel") / "data"
+    write_demo_lake(Settings(data_dir=directory), start=FIRST, end=LAST, seed=5)
+    return create_app(Settings(data_dir=directory, map_style="white-bg"))
+
+
+@pytest.fixture(scope="module")
+def client(app: dash.Dash) -> Iterator[FlaskClient]:
+    with app.server.test_client() as test_client:
+        yield test_client
+
+
+def set_panel(
+    client: FlaskClient, app: dash.Dash, trigger: str, inputs: list[object], dates: list[object]
+) -> dict[str, Any]:
+    """The panel `apply_url` answers when `trigger` ("<id>.<prop>") changed."""
+    body = callback_body(app, output_of(app, f"{ids.DATE_RANGE}.start_date"), inputs, dates)
+    body["changedPropIds"] = [trigger]
+    return callback_result(client, body)
+
+
+def test_a_preset_sets_only_the_dates_and_clears_itself(
+    client: FlaskClient, app: dash.Dash
+) -> None:
+    """ "Last 7 days" ends at the lake's newest day (30 June 2024); the other filters and the
+    notice are left as they are, and the preset buttons are cleared for the next click."""
+    result = set_panel(client, app, f"{ids.PRESET}.value", [None, None, "7d"], ["2024-03-01", None])
+    assert result[ids.DATE_RANGE] == {"start_date": "2024-06-24", "end_date": "2024-06-30"}
+    assert result[ids.PRESET] == {"value": None}
+    assert set(result) == {ids.DATE_RANGE, ids.PRESET}
+
+
+def test_the_year_earlier_preset_moves_the_selection_back_a_year(
+    client: FlaskClient, app: dash.Dash
+) -> None:
+    """March 2024 a year earlier is March 2023, before the lake: it opens on the first day."""
+    result = set_panel(
+        client, app, f"{ids.PRESET}.value", [None, None, "year-before"], list(MARCH.values())
+    )
+    assert result[ids.DATE_RANGE] == {"start_date": "2024-01-01", "end_date": "2024-01-01"}
+
+
+def test_reset_sets_the_default_view_and_clears_the_notice(
+    client: FlaskClient, app: dash.Dash
+) -> None:
+    """Reset ignores the address bar: the last 30 days, every hour, no type, no notice."""
+    result = set_panel(
+        client, app, f"{ids.RESET}.n_clicks", ["?types=THEFT&hours=1-2", 1, None], [None, None]
+    )
+    assert result[ids.DATE_RANGE] == {"start_date": "2024-06-01", "end_date": "2024-06-30"}
+    assert (result[ids.HOUR_FROM]["value"], result[ids.HOUR_TO]["value"]) == (0, 23)
+    assert result[ids.TYPES]["value"] == []
+    assert result[ids.URL_NOTICE]["children"] is None
+    assert ids.URL_APPLIED not in result  # not from the address bar: the query is pushed
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (Filters(dt.date(2024, 3, 1), dt.date(2024, 3, 1)), "01 Mar 2024 – 01 Mar 2024 (1 day)"),
+        (
+            Filters(
+                dt.date(2024, 3, 1),
+                dt.date(2024, 3, 31),
+                primary_types=("ARSON", "BATTERY", "THEFT"),
+                districts=("004",),
+                arrest=True,
+                domestic=False,
+                hour_from=22,
+                hour_to=4,
+                category="violent",
+            ),
+            "01 Mar 2024 – 31 Mar 2024 (31 days) · Arson, Battery +1 more · Violent (Part I) · "
+            "district 004 · arrest: yes · domestic: no · 22:00–04:59 (overnight)",
+        ),
+        (
+            Filters(dt.date(2024, 3, 1), dt.date(2024, 3, 2), hour_from=8, hour_to=17),
+            "01 Mar 2024 – 02 Mar 2024 (2 days) · 08:00–17:59",
+        ),
+    ],
+)
+def test_the_summary_names_every_filter_that_is_set(filters: Filters, expected: str) -> None:
+    assert summary(filters) == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"start": "2024-03-01", "end": "2024-03-31", "hours": "22-4"}, []),
+        (
+            {"start": "March", "end": "2024-03-31"},
+            ["The start date “March” is not a date (YYYY-MM-DD): default used."],
+        ),
+        (
+            {"district": "004|999|998|997|996"},
+            ["No districts “999”, “998”, “997” and 1 more in the lake: ignored."],
+        ),
+        (
+            {"arrest": "maybe", "domestic": "all", "category": "bad"},
+            [
+                "arrest=“maybe” is neither true nor false: ignored.",
+                "category=“bad” is not one of violent, property, index, other: ignored.",
+            ],
+        ),
+        (
+            {"start": "2023-12-01", "end": "2024-01-15"},
+            [
+                "The lake holds incidents from 01 Jan 2024 to 30 Jun 2024: the dates were moved "
+                "into that range."
+            ],
+        ),
+    ],
+)
+def test_a_link_says_what_it_could_not_show(params: dict[str, str], expected: list[str]) -> None:
+    """Each value the opened view does not show as written gets one sentence."""
+    shown = Filters(dt.date(2024, 3, 1), dt.date(2024, 3, 31), districts=("004",))
+    assert link_corrections(params, shown, SPAN) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "click", "query", "expected"),
+    [
+        (
+            "type",
+            {"points": [{"y": "THEFT", "x": 40}]},
+            MARCH,
+            "?start=2024-03-01&end=2024-03-31&types=THEFT",
+        ),
+        (
+            "hour",
+            {"points": [{"x": 22, "y": "Mon"}]},
+            MARCH,
+            "?start=2024-03-01&end=2024-03-31&hours=22-22",
+        ),
+        (
+            "period",
+            {"points": [{"x": "2024-03-05", "y": 12}]},
+            MARCH,
+            "?start=2024-03-05&end=2024-03-05",
+        ),
+        (
+            "period",
+            {"points": [{"x": "2024-01-29", "y": 80}]},
+            {"start": "2024-01-03", "end": "2024-06-30"},
+            "?start=2024-01-29&end=2024-02-04",
+        ),
+        (
+            "period",
+            {"points": [{"x": "2024-01-01", "y": 30}]},
+            {"start": "2024-01-03", "end": "2024-06-30"},
+            "?start=2024-01-03&end=2024-01-07",
+        ),
+        ("type", {"points": [{"y": "NO SUCH TYPE"}]}, MARCH, None),
+        ("hour", {"points": [{"x": True}]}, MARCH, None),
+        ("hour", {"points": [{"x": 24}]}, MARCH, None),
+        ("period", {"points": [{"x": "not a day"}]}, MARCH, None),
+        ("type", {"points": []}, MARCH, None),
+        ("type", None, MARCH, None),
+        ("area", {"points": [{"y": "THEFT"}]}, MARCH, None),
+        ("type", {"points": [{"y": "THEFT"}]}, {**MARCH, "types": "THEFT"}, None),
+    ],
+)
+def test_a_chart_click_narrows_the_selection_to_what_it_picked(
+    app: dash.Dash, kind: str, click: object, query: dict[str, str], expected: str | None
+) -> None:
+    """A bar sets its type, a heatmap column its hour, a day its day and a week its days
+    inside the selection; anything else (or nothing new) changes nothing."""
+    assert drill_search(kind, click, query) == expected
+
+
+def test_a_click_on_a_top_types_bar_answers_the_new_address(
+    client: FlaskClient, app: dash.Dash
+) -> None:
+    """The callback behind the overview's bars writes the narrowed search to the address bar."""
+    (output,) = (
+        key
+        for key, entry in app.callback_map.items()
+        if entry["inputs"] == [{"id": ids.OVERVIEW_TYPES, "property": "clickData"}]
+    )
+    body = callback_body(app, output, [{"points": [{"y": "BATTERY"}]}], [MARCH])
+    result = callback_result(client, body)
+    assert result[ids.URL_DRILLED]["data"] == "?start=2024-03-01&end=2024-03-31&types=BATTERY"
