@@ -258,12 +258,7 @@ def test_changing_a_filter_updates_the_charts(
     page.get_by_role("option", name="THEFT", exact=True).click()
     page.keyboard.press("Escape")
     expected = expected_incidents(lake, start, end, primary_type="THEFT")
-    page.wait_for_function(
-        "n => document.querySelector('#kpi-incidents .kpi-value').innerText.replace(/,/g, '')"
-        " == String(n)",
-        arg=expected,
-    )
-    assert kpi(page) == expected
+    wait_for_kpi(page, expected)
     assert "types=THEFT" in page.url
 
 
@@ -452,3 +447,120 @@ def test_charts_offer_no_upload_and_no_selection_tools(watched: Watched, base_ur
     )
     assert "Download plot as a PNG" in titles
     assert not {"Box Select", "Lasso Select", "Edit in Chart Studio"} & set(titles)
+
+
+def wait_for_kpi(page: Page, expected: int) -> None:
+    """Wait until the incidents KPI shows `expected` (the page may be re-rendered meanwhile)."""
+    page.wait_for_function(
+        "n => document.querySelector('#kpi-incidents .kpi-value')?.innerText.replace(/,/g, '')"
+        " == String(n)",
+        arg=expected,
+    )
+
+
+def click_plot(page: Page, graph: str, x: object, y: object) -> None:
+    """Click graph `graph` at data coordinates (x, y), where a user's mouse would."""
+    point = page.evaluate(
+        """([graph, x, y]) => {
+            const plot = document.querySelector('#' + graph + ' .js-plotly-plot');
+            const {xaxis, yaxis} = plot._fullLayout;
+            const box = plot.getBoundingClientRect();
+            const px = (axis, value) => axis._offset + axis.d2p(value);
+            return [box.left + px(xaxis, x), box.top + px(yaxis, y)];
+        }""",
+        [graph, x, y],
+    )
+    page.mouse.click(point[0], point[1])
+
+
+def test_back_undoes_a_filter_change_and_forward_redoes_it(
+    watched: Watched, base_url: str, lake: pl.DataFrame
+) -> None:
+    """A preset is a new history entry: Back restores the 30 days before it, Forward the
+    preset's 7 days, each with its own numbers."""
+    page = watched.page
+    page.goto(f"{base_url}/?start=2024-06-01&end={END}")
+    wait_for_charts(page, 2)
+    month = expected_incidents(lake, dt.date(2024, 6, 1), END)
+    week = expected_incidents(lake, END - dt.timedelta(days=6), END)
+    assert kpi(page) == month
+    page.get_by_text("Last 7 days", exact=True).click()
+    wait_for_kpi(page, week)
+    page.wait_for_url(f"{base_url}/?start=2024-06-24&end=2024-06-30")
+    page.go_back()
+    wait_for_kpi(page, month)
+    assert page.url == f"{base_url}/?start=2024-06-01&end=2024-06-30"
+    page.wait_for_function(
+        "() => document.querySelector('#filter-summary').innerText"
+        " === '01 Jun 2024 – 30 Jun 2024 (30 days)'"
+    )
+    page.go_forward()
+    wait_for_kpi(page, week)
+
+
+def test_clicking_a_type_bar_filters_by_that_type_and_back_undoes_it(
+    watched: Watched, base_url: str, lake: pl.DataFrame
+) -> None:
+    """The top bar of the overview's types is the most frequent type: a click selects it."""
+    page = watched.page
+    start = dt.date(2024, 6, 1)
+    page.goto(f"{base_url}/?start={start}&end={END}")
+    wait_for_charts(page, 2)
+    month = lake.filter(pl.col("date").dt.date().is_between(start, END))
+    top = (
+        month.group_by("primary_type").len().sort(["len", "primary_type"], descending=[True, False])
+    )
+    kind = top.item(0, "primary_type")
+    click_plot(page, "overview-types", top.item(0, "len") / 2, kind)
+    wait_for_kpi(page, expected_incidents(lake, start, END, primary_type=kind))
+    page.wait_for_url(f"**types={kind.replace(' ', '+')}")
+    assert page.locator("#filter-summary").inner_text().endswith("· " + kind.title())
+    page.go_back()
+    wait_for_kpi(page, month.height)
+
+
+def test_clicking_a_heatmap_column_filters_by_its_hour(
+    watched: Watched, base_url: str, lake: pl.DataFrame
+) -> None:
+    """A click on Wednesday 14:00 sets hours 14-14; the series then counts that hour only."""
+    page = watched.page
+    start = dt.date(2024, 6, 1)
+    page.goto(f"{base_url}/trends?start={start}&end={END}")
+    wait_for_charts(page, 3)
+    click_plot(page, "trends-heatmap", 14, "Wed")
+    page.wait_for_url("**hours=14-14")
+    page.wait_for_function(
+        "() => document.querySelector('#filter-summary').innerText.endsWith('14:00–14:59')"
+    )
+    wait_for_charts(page, 3)
+    hour = lake.filter(
+        pl.col("date").dt.date().is_between(start, END) & (pl.col("date").dt.hour() == 14)
+    )
+    plot = "document.querySelector('#trends-series .js-plotly-plot')"
+    page.wait_for_function(
+        f"n => {plot}.data[0].y.reduce((a, b) => a + b, 0) === n", arg=hour.height
+    )
+
+
+def test_an_overnight_link_counts_across_midnight_and_a_bad_one_says_what_changed(
+    watched: Watched, base_url: str, lake: pl.DataFrame
+) -> None:
+    """hours=22-4 counts 22:00–04:59; reversed dates and an unknown type are named in a notice."""
+    page = watched.page
+    page.goto(f"{base_url}/?start=2024-06-01&end={END}&hours=22-4")
+    wait_for_charts(page, 2)
+    night = lake.filter(
+        pl.col("date").dt.date().is_between(dt.date(2024, 6, 1), END)
+        & ((pl.col("date").dt.hour() >= 22) | (pl.col("date").dt.hour() <= 4))
+    )
+    assert kpi(page) == night.height
+    assert page.locator("#url-notice").inner_text() == ""
+    assert page.locator("#filter-hour-from").inner_text().strip() == "22:00"
+    assert page.locator("#filter-hour-to").inner_text().strip() == "04:59"
+
+    page.goto(f"{base_url}/?start=2024-06-30&end=2024-06-01&types=NOPE")
+    wait_for_charts(page, 2)
+    assert kpi(page) == expected_incidents(lake, dt.date(2024, 6, 1), END)
+    notice = page.locator("#url-notice").inner_text()
+    assert "The dates were given end first (2024-06-30 to 2024-06-01): swapped." in notice
+    assert "No primary type “NOPE” in the lake: ignored." in notice
