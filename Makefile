@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# axe-core, from npm, for the browser tests' accessibility checks (skipped without npm, except
+# under CI=true).
+AXE := node_modules/axe-core/axe.min.js
 
 .PHONY: install test lint bench demo screenshots constraints clean
 
@@ -19,7 +22,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --silent --no-audit --no-fund && touch $(AXE); \
+	else echo "npm not found: the accessibility checks will be skipped (apt-get install npm)"; fi
+
+test: lint $(AXE)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
@@ -52,4 +59,4 @@ constraints:
 	} > constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .mypy_cache .hypothesis build dist *.egg-info

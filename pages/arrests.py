@@ -7,12 +7,16 @@ from dash import Input, Output, callback, html
 
 from chicrime.app import charts, ids
 from chicrime.app.context import chart_callback, current, selection
-from chicrime.app.widgets import chart, kpi_cards
+from chicrime.app.widgets import chart, kpi_cards, page_heading
 
 
 def layout(**_query: str) -> html.Div:
     return html.Div(
-        [html.Div(id=ids.ARRESTS_KPIS, className="mb-3"), chart(ids.ARRESTS_RATES, 520)]
+        [
+            page_heading("Arrests"),
+            html.Div(id=ids.ARRESTS_KPIS, className="mb-3"),
+            chart(ids.ARRESTS_RATES, 520),
+        ]
     )
 
 

@@ -16,6 +16,7 @@ from chicrime.analytics.categories import CATEGORY_LABELS
 from chicrime.analytics.compare import ALL_CATEGORIES, PERIODS, SMALL_COUNT
 from chicrime.app import ids
 from chicrime.app.context import current, selection
+from chicrime.app.widgets import page_heading
 
 _PERIOD_LABELS = dict(PERIODS)
 _CATEGORY_NAMES = {
@@ -38,7 +39,7 @@ _COLUMNS = (
 def layout(**_query: str) -> html.Div:
     return html.Div(
         [
-            html.H1("Compared with a year earlier", className="h4"),
+            page_heading("Compared with a year earlier"),
             html.P(id=ids.COMPARE_NOTE, className="small text-muted"),
             html.Div(id=ids.COMPARE_TABLE, className="mb-3"),
             html.P(

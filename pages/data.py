@@ -12,6 +12,7 @@ from dash.dash_table.DataTable import DataTable
 from chicrime.analytics import CSV_ROW_CAP, TABLE_ROW_CAP
 from chicrime.app import ids
 from chicrime.app.context import NO_MATCH, current, selection
+from chicrime.app.widgets import page_heading
 from chicrime.redaction import Redactor
 
 _RUN_COLUMNS = (
@@ -31,6 +32,7 @@ _RUN_COLUMNS = (
 def layout(**_query: str) -> html.Div:
     return html.Div(
         [
+            page_heading("Data: the incidents, their freshness and ingestion runs"),
             dbc.Row(
                 [
                     dbc.Col(dbc.Card(dbc.CardBody(id=ids.DATA_FRESHNESS)), lg=6),
@@ -38,9 +40,9 @@ def layout(**_query: str) -> html.Div:
                 ],
                 className="mb-3",
             ),
-            html.H5(f"Preview (newest {TABLE_ROW_CAP} rows)"),
+            html.H2(f"Preview (newest {TABLE_ROW_CAP} rows)", className="h5"),
             html.Div(id=ids.DATA_TABLE, className="mb-4"),
-            html.H5("Recent ingestion runs"),
+            html.H2("Recent ingestion runs", className="h5"),
             html.Div(id=ids.DATA_RUNS),
         ]
     )
@@ -51,15 +53,18 @@ dash.register_page(  # type: ignore[no-untyped-call]
 )
 
 
-def _table(table_id: str, rows: list[dict[str, object]], page_size: int) -> DataTable:
+def _table(table_id: str, rows: list[dict[str, object]]) -> DataTable:
+    """Every row in a scrolling box (no pager, whose buttons have no accessible names), each
+    column sortable by a click on its header."""
     columns = list(rows[0]) if rows else []
     return DataTable(
         id=table_id + "-grid",
         # Dash's generated type for `data` admits no null cells; the lake has them.
         data=rows,  # type: ignore[arg-type]
-        columns=[{"name": c, "id": c} for c in columns],
-        page_size=page_size,
-        style_table={"overflowX": "auto"},
+        columns=[{"name": c.replace("_", " "), "id": c} for c in columns],
+        page_action="none",
+        sort_action="native",
+        style_table={"overflowX": "auto", "maxHeight": "32rem", "overflowY": "auto"},
         style_cell={
             "fontSize": 13,
             "textAlign": "left",
@@ -84,9 +89,9 @@ def show_rows(query: object) -> tuple[object, object]:
         {k: (v.isoformat(sep=" ") if hasattr(v, "isoformat") else v) for k, v in row.items()}
         for row in frame.to_dicts()
     ]
-    table = _table(ids.DATA_TABLE, rows, 15) if rows else dbc.Alert(NO_MATCH, color="light")
+    table = _table(ids.DATA_TABLE, rows) if rows else dbc.Alert(NO_MATCH, color="light")
     download = [
-        html.H6("Download"),
+        html.H2("Download", className="h6"),
         html.P(
             f"The filtered incidents as CSV, at most {CSV_ROW_CAP:,} rows (newest first); "
             "a larger selection is cut at the cap. Cells that a spreadsheet would run as a "
@@ -114,7 +119,7 @@ def show_freshness(_query: object) -> tuple[object, object]:
     fresh = analytics.freshness()
     synthetic = " (synthetic demo data)" if fresh.synthetic else ""
     facts = [
-        html.H6("Freshness" + synthetic),
+        html.H2("Freshness" + synthetic, className="h6"),
         html.Div(f"Last successful ingestion: {fresh.last_success_at or 'never'} (UTC)"),
         html.Div(f"Newest incident in the lake: {fresh.newest_date or '–'} (Chicago time)"),
         html.Div(f"Incidents in the lake: {fresh.rows:,}"),
@@ -125,5 +130,5 @@ def show_freshness(_query: object) -> tuple[object, object]:
         {k: redact(v) if isinstance(v := getattr(run, k), str) else v for k in _RUN_COLUMNS}
         for run in analytics.recent_runs(10)
     ]
-    table = _table(ids.DATA_RUNS, runs, 10) if runs else html.P("No runs recorded yet.")
+    table = _table(ids.DATA_RUNS, runs) if runs else html.P("No runs recorded yet.")
     return facts, table

@@ -10,12 +10,13 @@ from chicrime.analytics import Filters
 from chicrime.app import charts, ids
 from chicrime.app.context import render_figure, selection
 from chicrime.app.figures import Figure
-from chicrime.app.widgets import chart
+from chicrime.app.widgets import chart, page_heading
 
 
 def layout(**_query: str) -> html.Div:
     return html.Div(
         [
+            page_heading("Map of incidents"),
             dbc.Alert(id=ids.MAP_NOTE, color="light", className="py-2"),
             chart(ids.MAP_GRAPH, 620),
             html.Div(id=ids.MAP_DETAIL, className="mb-3"),
@@ -60,7 +61,7 @@ def show_incident(click: object, query: object) -> object:
     return dbc.Card(
         dbc.CardBody(
             [
-                html.H6(incident["primary_type"] or "unknown type", className="card-title"),
+                html.H2(incident["primary_type"] or "unknown type", className="h6 card-title"),
                 html.Div(f"{incident['date']:%a %d %b %Y, %H:%M} (Chicago time) · {arrest}"),
                 html.Div(f"Block: {incident['block'] or 'not given'}"),
                 html.Div(

@@ -10,7 +10,7 @@ from dash import Input, Output, callback, dcc, html
 from chicrime.analytics.compare import ALL_CATEGORIES
 from chicrime.app import charts, ids
 from chicrime.app.context import chart_callback, current, selection
-from chicrime.app.widgets import chart, kpi_cards, kpi_row
+from chicrime.app.widgets import chart, kpi_cards, kpi_row, page_heading
 
 _NAMES = {ALL_CATEGORIES: "all", "violent": "violent", "property": "property", "other": "other"}
 
@@ -18,6 +18,7 @@ _NAMES = {ALL_CATEGORIES: "all", "violent": "violent", "property": "property", "
 def layout(**_query: str) -> html.Div:
     return html.Div(
         [
+            page_heading("Overview"),
             kpi_row(ids.KPI_INCIDENTS, ids.KPI_ARREST_RATE, ids.KPI_CHANGE),
             html.P(id=ids.OVERVIEW_COMPARE, className="small"),
             dbc.Row(

@@ -8,12 +8,13 @@ from dash import html
 
 from chicrime.app import charts, ids
 from chicrime.app.context import chart_callback
-from chicrime.app.widgets import chart
+from chicrime.app.widgets import chart, page_heading
 
 
 def layout(**_query: str) -> html.Div:
     return html.Div(
         [
+            page_heading("Trends: when incidents happen"),
             chart(ids.TRENDS_SERIES),
             dbc.Row(
                 [

@@ -13,12 +13,15 @@ import dash
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from chicrime.analytics.presets import PRESETS
 from chicrime.app import ids
 from chicrime.app.shell import PAGES
 
 CALLBACK_PATH = "/_dash-update-component"
 # The components the navbar's pattern id {"type": NAV_LINK, "path": ALL} matches.
 NAV_LINK_IDS = [{"type": ids.NAV_LINK, "path": path} for path, _label in PAGES]
+# The n_clicks of the panel's date preset buttons, none clicked (inputs of the panel callback).
+PRESETS_UNCLICKED = [None] * len(PRESETS)
 
 
 def output_of(app: dash.Dash, first_output: str) -> str:

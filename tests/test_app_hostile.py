@@ -28,6 +28,7 @@ from tests.conftest import read_lake
 from tests.dash_requests import (
     CALLBACK_PATH,
     NAV_LINK_IDS,
+    PRESETS_UNCLICKED,
     callback_body,
     callback_result,
     inline_script_hashes,
@@ -211,8 +212,9 @@ def test_describe_without_both_dates_changes_nothing(
 
 def apply_url_result(client: FlaskClient, app: dash.Dash, search: object) -> dict[str, Any]:
     """What the panel is set to for the address bar's `search` (read, not Reset or a preset)."""
-    output = output_of(app, f"{ids.DATE_RANGE}.start_date")
-    return callback_result(client, callback_body(app, output, [search, None, None], [None, None]))
+    output = output_of(app, f"{ids.DATE_FROM}.value")
+    body = callback_body(app, output, [search, None, *PRESETS_UNCLICKED], [None, None])
+    return callback_result(client, body)
 
 
 @pytest.mark.parametrize(
@@ -253,8 +255,8 @@ def test_the_panel_follows_a_hostile_url_to_the_nearest_valid_view(
     """A search that is not text means none; absurd or reversed dates are clamped and swapped,
     and the page says so."""
     result = apply_url_result(client, app, search)
-    assert result[ids.DATE_RANGE] == {"start_date": start, "end_date": end}
-    assert (result[ids.HOUR_FROM]["value"], result[ids.HOUR_TO]["value"]) == (0, 23)
+    assert (result[ids.DATE_FROM]["value"], result[ids.DATE_TO]["value"]) == (start, end)
+    assert (result[ids.HOUR_FROM]["value"], result[ids.HOUR_TO]["value"]) == ("0", "23")
     assert result[ids.TYPES]["value"] == []
     shown = result[ids.URL_NOTICE]["children"]
     lines = (
@@ -270,7 +272,7 @@ def test_an_overnight_link_sets_the_hour_choices_as_written(
 ) -> None:
     """hours=22-4 is a meaningful range: From 22, To 4, and no notice."""
     result = apply_url_result(client, app, "?start=2024-06-01&end=2024-06-30&hours=22-4")
-    assert (result[ids.HOUR_FROM]["value"], result[ids.HOUR_TO]["value"]) == (22, 4)
+    assert (result[ids.HOUR_FROM]["value"], result[ids.HOUR_TO]["value"]) == ("22", "4")
     assert result[ids.URL_NOTICE]["children"] is None
 
 

@@ -12,7 +12,7 @@ from chicrime.analytics import Analytics, Filters
 from chicrime.app import create_app, ids
 from chicrime.settings import Settings
 from tests.conftest import api_row
-from tests.dash_requests import callback_body, callback_result, output_of
+from tests.dash_requests import PRESETS_UNCLICKED, callback_body, callback_result, output_of
 from tests.test_app import fill_lake
 
 MAY = [api_row(n, f"2024-05-{n:02d}T12:00:00") for n in range(1, 21)]  # 1..20 May 2024
@@ -86,14 +86,19 @@ def test_the_newest_date_lookup_is_memoised(lake_with_a_typo: Path, tmp_path: Pa
 
 
 def test_the_dashboard_opens_on_the_last_real_month(lake_with_a_typo: Path) -> None:
-    """With no query the panel opens on 1–21 May (the real data); the picker still reaches 2099."""
+    """With no query the panel opens on 1–21 May (the real data); both date fields still reach
+    2099."""
     app = create_app(
         Settings(data_dir=lake_with_a_typo, map_style="white-bg"),
         clock=at("2024-05-25T12:00:00+00:00"),
     )
     with app.server.test_client() as client:
-        body = callback_body(app, output_of(app, f"{ids.DATE_RANGE}.start_date"), ["", None])
+        output = output_of(app, f"{ids.DATE_FROM}.value")
+        body = callback_body(app, output, ["", None, *PRESETS_UNCLICKED], [None, None])
         result = callback_result(client, body)
         layout = client.get("/_dash-layout").get_data(as_text=True)
-    assert result[ids.DATE_RANGE] == {"start_date": "2024-05-01", "end_date": "2024-05-21"}
-    assert '"max_date_allowed":"2099-05-20"' in layout
+    assert (result[ids.DATE_FROM], result[ids.DATE_TO]) == (
+        {"value": "2024-05-01"},
+        {"value": "2024-05-21"},
+    )
+    assert layout.count('"max":"2099-05-20"') == 2

@@ -18,7 +18,7 @@ from chicrime.app.corrections import link_corrections
 from chicrime.app.shell import summary
 from chicrime.demo import write_demo_lake
 from chicrime.settings import Settings
-from tests.dash_requests import callback_body, callback_result, output_of
+from tests.dash_requests import PRESETS_UNCLICKED, callback_body, callback_result, output_of
 
 FIRST, LAST = dt.date(2024, 1, 1), dt.date(2024, 6, 30)
 SPAN = (FIRST, LAST)
@@ -39,23 +39,30 @@ def client(app: dash.Dash) -> Iterator[FlaskClient]:
 
 
 def set_panel(
-    client: FlaskClient, app: dash.Dash, trigger: str, inputs: list[object], dates: list[object]
+    client: FlaskClient,
+    app: dash.Dash,
+    trigger: str,
+    search: object = None,
+    dates: tuple[object, object] = (None, None),
 ) -> dict[str, Any]:
-    """The panel `apply_url` answers when `trigger` ("<id>.<prop>") changed."""
-    body = callback_body(app, output_of(app, f"{ids.DATE_RANGE}.start_date"), inputs, dates)
+    """The panel `apply_url` answers when `trigger` ("<id>.<prop>") changed, for the address
+    bar's `search` and the panel's `dates`."""
+    inputs = [search, None, *PRESETS_UNCLICKED]
+    body = callback_body(app, output_of(app, f"{ids.DATE_FROM}.value"), inputs, list(dates))
     body["changedPropIds"] = [trigger]
     return callback_result(client, body)
 
 
-def test_a_preset_sets_only_the_dates_and_clears_itself(
-    client: FlaskClient, app: dash.Dash
-) -> None:
-    """ "Last 7 days" ends at the lake's newest day (30 June 2024); the other filters and the
-    notice are left as they are, and the preset buttons are cleared for the next click."""
-    result = set_panel(client, app, f"{ids.PRESET}.value", [None, None, "7d"], ["2024-03-01", None])
-    assert result[ids.DATE_RANGE] == {"start_date": "2024-06-24", "end_date": "2024-06-30"}
-    assert result[ids.PRESET] == {"value": None}
-    assert set(result) == {ids.DATE_RANGE, ids.PRESET}
+def dates_of(result: dict[str, Any]) -> tuple[str, str]:
+    return result[ids.DATE_FROM]["value"], result[ids.DATE_TO]["value"]
+
+
+def test_a_preset_sets_only_the_dates(client: FlaskClient, app: dash.Dash) -> None:
+    """The last 7 days end at the lake's newest day (30 June 2024); the other filters and the
+    notice are left as they are."""
+    result = set_panel(client, app, f"{ids.PRESET}-7d.n_clicks", dates=("2024-03-01", None))
+    assert dates_of(result) == ("2024-06-24", "2024-06-30")
+    assert set(result) == {ids.DATE_FROM, ids.DATE_TO}
 
 
 def test_the_year_earlier_preset_moves_the_selection_back_a_year(
@@ -63,20 +70,18 @@ def test_the_year_earlier_preset_moves_the_selection_back_a_year(
 ) -> None:
     """March 2024 a year earlier is March 2023, before the lake: it opens on the first day."""
     result = set_panel(
-        client, app, f"{ids.PRESET}.value", [None, None, "year-before"], list(MARCH.values())
+        client, app, f"{ids.PRESET}-year-before.n_clicks", dates=("2024-03-01", "2024-03-31")
     )
-    assert result[ids.DATE_RANGE] == {"start_date": "2024-01-01", "end_date": "2024-01-01"}
+    assert dates_of(result) == ("2024-01-01", "2024-01-01")
 
 
 def test_reset_sets_the_default_view_and_clears_the_notice(
     client: FlaskClient, app: dash.Dash
 ) -> None:
     """Reset ignores the address bar: the last 30 days, every hour, no type, no notice."""
-    result = set_panel(
-        client, app, f"{ids.RESET}.n_clicks", ["?types=THEFT&hours=1-2", 1, None], [None, None]
-    )
-    assert result[ids.DATE_RANGE] == {"start_date": "2024-06-01", "end_date": "2024-06-30"}
-    assert (result[ids.HOUR_FROM]["value"], result[ids.HOUR_TO]["value"]) == (0, 23)
+    result = set_panel(client, app, f"{ids.RESET}.n_clicks", "?types=THEFT&hours=1-2")
+    assert dates_of(result) == ("2024-06-01", "2024-06-30")
+    assert (result[ids.HOUR_FROM]["value"], result[ids.HOUR_TO]["value"]) == ("0", "23")
     assert result[ids.TYPES]["value"] == []
     assert result[ids.URL_NOTICE]["children"] is None
     assert ids.URL_APPLIED not in result  # not from the address bar: the query is pushed

@@ -61,6 +61,8 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
         # Brotli or gzip for every response a browser accepts it for: plotly.js alone is 4.8 MB.
         compress=True,
     )
+    # The pages are in English: say so, for screen readers and translation.
+    app.index_string = app.index_string.replace("<html>", '<html lang="en">', 1)
     _run_pages()
     from chicrime.app import shell
 

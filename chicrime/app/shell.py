@@ -50,7 +50,7 @@ def empty_lake_message() -> dbc.Alert:
     """What the dashboard says before any data exists, naming the commands that make some."""
     return dbc.Alert(
         [
-            html.H4("No data yet", className="alert-heading"),
+            html.H1("No data yet", className="h4 alert-heading"),
             html.P(
                 [
                     "The lake under ",
@@ -77,7 +77,7 @@ def _navbar() -> dbc.Navbar:
         dbc.Container(
             [
                 dbc.NavbarBrand("chicrime", href="/"),
-                dbc.Nav(links, navbar=True),
+                dbc.Nav(links, navbar=True, className="flex-row flex-wrap column-gap-3"),
                 html.Span(id=ids.SUMMARY, className="navbar-text small text-light"),
             ],
             fluid=True,
@@ -88,60 +88,87 @@ def _navbar() -> dbc.Navbar:
     )
 
 
+def _preset_id(name: str) -> str:
+    return f"{ids.PRESET}-{name}"
+
+
+def _choice(component: str, options: list[dict[str, str]]) -> dbc.Select:
+    """A native select (keyboard and screen-reader friendly, a picker on phones)."""
+    return dbc.Select(id=component, options=options, size="sm")
+
+
 def _filter_panel() -> dbc.Card:
     analytics = current().analytics
     span = analytics.date_range()
     dimensions = analytics.dimensions()
     first, last = (span[0].isoformat(), span[1].isoformat()) if span else (None, None)
+    types = sorted(dimensions.primary_types)
     return dbc.Card(
         dbc.CardBody(
             [
-                html.H5("Filters", className="card-title"),
-                dbc.Label("Dates", html_for=ids.DATE_RANGE),
-                dcc.DatePickerRange(
-                    id=ids.DATE_RANGE,
-                    min_date_allowed=first,
-                    max_date_allowed=last,
-                    display_format="YYYY-MM-DD",
-                    first_day_of_week=1,
-                    className="mb-2 d-block",
+                html.H2("Filters", className="h5 card-title"),
+                html.Div("Dates", className="form-label mb-1"),
+                dbc.Row(
+                    [
+                        dbc.Col(_date_choice(ids.DATE_FROM, "From", first, last)),
+                        dbc.Col(_date_choice(ids.DATE_TO, "To", first, last)),
+                    ],
+                    className="g-2 mb-2",
                 ),
-                dbc.RadioItems(
-                    id=ids.PRESET,
-                    options=[{"label": label, "value": name} for name, label in PRESETS],
+                html.Div(
+                    [
+                        dbc.Button(
+                            label,
+                            id=_preset_id(name),
+                            color="secondary",
+                            outline=True,
+                            size="sm",
+                        )
+                        for name, label in PRESETS
+                    ],
                     className="mb-3 d-flex flex-wrap gap-1",
-                    inputClassName="btn-check",
-                    labelClassName="btn btn-outline-secondary btn-sm",
-                    labelCheckedClassName="active",
                 ),
-                dbc.Label("Primary types", html_for=ids.TYPES),
-                dcc.Dropdown(
-                    id=ids.TYPES,
-                    options=list(dimensions.primary_types),
-                    multi=True,
-                    placeholder="all types",
-                    className="mb-3",
+                dbc.Label("Primary types", html_for=ids.TYPES_SEARCH),
+                dbc.Input(
+                    id=ids.TYPES_SEARCH,
+                    type="search",
+                    placeholder="search types (all when none is ticked)",
+                    size="sm",
+                    debounce=False,
+                    autocomplete="off",
+                ),
+                dcc.Store(id=ids.TYPE_CHOICES, data=[[kind, kind.title()] for kind in types]),
+                html.Div(
+                    dbc.Checklist(
+                        id=ids.TYPES,
+                        options=[{"label": kind.title(), "value": kind} for kind in types],
+                        value=[],
+                    ),
+                    className="border rounded px-2 py-1 mb-3 small",
+                    style={"maxHeight": "11rem", "overflowY": "auto"},
                 ),
                 dbc.Label("Category", html_for=ids.CATEGORY),
-                dcc.Dropdown(
-                    id=ids.CATEGORY,
-                    options=[
-                        {"label": CATEGORY_LABELS[choice], "value": choice}
-                        for choice in CATEGORY_CHOICES
+                _choice(
+                    ids.CATEGORY,
+                    [
+                        {"label": "all categories", "value": "all"},
+                        *(
+                            {"label": CATEGORY_LABELS[choice], "value": choice}
+                            for choice in CATEGORY_CHOICES
+                        ),
                     ],
-                    placeholder="all categories",
-                    className="mb-3",
                 ),
-                dbc.Label("District", html_for=ids.DISTRICT),
-                dcc.Dropdown(
-                    id=ids.DISTRICT,
-                    options=list(dimensions.districts),
-                    placeholder="all districts",
-                    className="mb-3",
+                dbc.Label("District", html_for=ids.DISTRICT, className="mt-3"),
+                _choice(
+                    ids.DISTRICT,
+                    [
+                        {"label": "all districts", "value": "all"},
+                        *({"label": d, "value": d} for d in dimensions.districts),
+                    ],
                 ),
-                dbc.Label("Arrest made"),
+                html.Div("Arrest made", className="form-label mt-3 mb-1"),
                 dbc.RadioItems(id=ids.ARREST, options=_TRI_STATE, inline=True, className="mb-2"),
-                dbc.Label("Domestic"),
+                html.Div("Domestic", className="form-label mb-1"),
                 dbc.RadioItems(id=ids.DOMESTIC, options=_TRI_STATE, inline=True, className="mb-3"),
                 html.Div("Hours of the day (Chicago time)", className="form-label mb-1"),
                 dbc.Row(
@@ -169,33 +196,71 @@ def _filter_panel() -> dbc.Card:
     )
 
 
-def _hour_choice(component: str, label: str, minutes: str) -> html.Div:
-    """A labelled choice of hour 0..23, shown as a time of day ("22:00", or "04:59" for To)."""
+def _date_choice(component: str, label: str, first: str | None, last: str | None) -> html.Div:
+    """A labelled native date field (typed as text, or picked from the browser's calendar; a
+    date wheel on phones), limited to the lake's days. Dash types `dcc.Input.type` without
+    "date", but the component renders any input type and reports the value as YYYY-MM-DD."""
+    kind: Any = "date"
     return html.Div(
         [
             dbc.Label(label, html_for=component, className="small mb-0"),
-            dcc.Dropdown(
+            dcc.Input(
                 id=component,
-                options=[{"label": f"{hour:02d}{minutes}", "value": hour} for hour in range(24)],
-                clearable=False,
-                searchable=False,
+                type=kind,
+                min=first,
+                max=last,
+                className="form-control form-control-sm",
             ),
         ]
     )
 
 
+def _hour_choice(component: str, label: str, minutes: str) -> html.Div:
+    """A labelled choice of hour 0..23, shown as a time of day ("22:00", or "04:59" for To)."""
+    options = [{"label": f"{hour:02d}{minutes}", "value": str(hour)} for hour in range(24)]
+    return html.Div(
+        [
+            dbc.Label(label, html_for=component, className="small mb-0"),
+            _choice(component, options),
+        ]
+    )
+
+
+_FILTERS_LANDMARK: dict[str, Any] = {"aria-label": "Filters"}
+
+
 def shell_layout() -> html.Div:
-    """The layout of every request: built per page load, so it reflects the current lake."""
+    """The layout of every request: built per page load, so it reflects the current lake.
+
+    Landmarks: the navbar, the filter panel (an aside, folded away on narrow screens behind a
+    "Filters" button) and the page's own content (main, which starts with the page's h1)."""
     has_data = current().analytics.date_range() is not None
+    notice = html.Div(id=ids.URL_NOTICE)
     body = (
         dbc.Row(
             [
-                dbc.Col(_filter_panel(), lg=3),
-                dbc.Col(dash.page_container, lg=9),
+                dbc.Col(
+                    html.Aside(
+                        [
+                            dbc.Button(
+                                "Filters",
+                                id=ids.PANEL_TOGGLE,
+                                color="secondary",
+                                outline=True,
+                                size="sm",
+                                className="d-lg-none mb-2",
+                            ),
+                            dbc.Collapse(_filter_panel(), id=ids.PANEL, is_open=True),
+                        ],
+                        **_FILTERS_LANDMARK,
+                    ),
+                    lg=3,
+                ),
+                dbc.Col(html.Main([notice, dash.page_container]), lg=9),
             ]
         )
         if has_data
-        else dbc.Row(dbc.Col([empty_lake_message(), html.Div(dash.page_container, hidden=True)]))
+        else html.Main([empty_lake_message(), notice, html.Div(dash.page_container, hidden=True)])
     )
     return html.Div(
         [
@@ -208,7 +273,7 @@ def shell_layout() -> html.Div:
             dcc.Store(id=ids.URL_APPLIED),
             dcc.Store(id=ids.URL_DRILLED),
             _navbar(),
-            dbc.Container([html.Div(id=ids.URL_NOTICE), body], fluid=True),
+            dbc.Container(body, fluid=True),
         ]
     )
 
@@ -221,19 +286,19 @@ def _panel_values(filters: Filters) -> tuple[Any, ...]:
         filters.start.isoformat(),
         filters.end.isoformat(),
         list(filters.primary_types),
-        filters.category,
-        filters.districts[0] if filters.districts else None,
+        filters.category or "all",
+        filters.districts[0] if filters.districts else "all",
         tri(filters.arrest),
         tri(filters.domestic),
-        filters.hour_from,
-        filters.hour_to,
+        str(filters.hour_from),
+        str(filters.hour_to),
     )
 
 
 # The panel's (component, property) pairs, in the order `_panel_values` and `_GATHER` use.
 _PANEL = (
-    (ids.DATE_RANGE, "start_date"),
-    (ids.DATE_RANGE, "end_date"),
+    (ids.DATE_FROM, "value"),
+    (ids.DATE_TO, "value"),
     (ids.TYPES, "value"),
     (ids.CATEGORY, "value"),
     (ids.DISTRICT, "value"),
@@ -260,29 +325,32 @@ def _items(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 
-def apply_url(search: object, _reset: object, preset: object, start: object, end: object) -> Any:
+def apply_url(search: object, _reset: object, *presets_and_dates: object) -> Any:
     """Set the panel from the URL (page load, link, Back, a chart click), to defaults on
-    Reset, or its dates to a preset. A URL also marks the panel as set from the address bar
-    (so the query is not pushed as a new entry) and gets a notice of what it could not show."""
+    Reset, or its dates to a preset (a button per preset, then the panel's two dates). A URL
+    also marks the panel as set from the address bar (so the query is not pushed as a new
+    entry) and gets a notice of what it could not show."""
     trigger = dash.ctx.triggered_id
+    start, end = presets_and_dates[-2:]
     unchanged = (dash.no_update,) * len(_PANEL)
-    if trigger == ids.PRESET:
-        return (*_preset_dates(preset, start, end), *unchanged[2:], None, *(dash.no_update,) * 2)
+    for name, _label in PRESETS:
+        if trigger == _preset_id(name):
+            return (*_preset_dates(name, start, end), *unchanged[2:], *unchanged[:2])
     params = {} if trigger == ids.RESET else dict(parse_qsl(_text(search).lstrip("?")))
     filters = selection(params)
     span = current().analytics.date_range()
     if filters is None or span is None:
         raise dash.exceptions.PreventUpdate
     if trigger == ids.RESET:
-        return (*_panel_values(filters), None, dash.no_update, None)
-    return (*_panel_values(filters), None, uuid.uuid4().hex, _notice(params, filters, span))
+        return (*_panel_values(filters), dash.no_update, None)
+    return (*_panel_values(filters), uuid.uuid4().hex, _notice(params, filters, span))
 
 
-def _preset_dates(preset: object, start: object, end: object) -> tuple[str, str]:
+def _preset_dates(preset: str, start: object, end: object) -> tuple[str, str]:
     """The dates of `preset` for the panel's dates `start`..`end`, moved into the lake."""
     span = current().analytics.date_range()
     current_filters = selection({"start": start, "end": end})
-    if not isinstance(preset, str) or span is None or current_filters is None:
+    if span is None or current_filters is None:
         raise dash.exceptions.PreventUpdate
     dates = preset_range(preset, span[1], (current_filters.start, current_filters.end))
     if dates is None:
@@ -361,13 +429,14 @@ _GATHER = """
                 : text(value)
         );
         const chosen = (value) => (text(value) === "all" ? "" : text(value));
-        const whole = Number.isInteger(hourFrom) && Number.isInteger(hourTo);
+        const hour = (value) => /^[0-9]{1,2}$/.test(text(value));
+        const whole = hour(hourFrom) && hour(hourTo);
         return {
             start: text(start).slice(0, 10),
             end: text(end).slice(0, 10),
             types: choices(types),
-            category: text(category),
-            district: choices(district),
+            category: chosen(category),
+            district: chosen(district),
             arrest: chosen(arrest),
             domestic: chosen(domestic),
             hours: whole ? hourFrom + "-" + hourTo : "",
@@ -409,6 +478,32 @@ _WRITE_URL = """
 
 # A chart click's narrowed search (`chicrime.app.context.drill_search`) into the address bar,
 # pushed as a new entry; the panel then follows the URL.
+# Types matching the search: an exact name first, then names that start with it, then names
+# that contain it, each alphabetically; ticked types always stay listed, on top.
+_LIST_TYPES = """
+    function (search, ticked, choices) {
+        const query = (typeof search === "string" ? search : "").trim().toUpperCase();
+        const chosen = Array.isArray(ticked) ? ticked : [];
+        const rank = (name) => (
+            name === query ? 0 : name.startsWith(query) ? 1 : name.includes(query) ? 2 : 3
+        );
+        return (Array.isArray(choices) ? choices : [])
+            .filter(([name]) => chosen.includes(name) || rank(name) < 3)
+            .sort(([a], [b]) => (chosen.includes(b) - chosen.includes(a))
+                || (rank(a) - rank(b)) || a.localeCompare(b))
+            .map(([name, label]) => ({label: label, value: name}));
+    }
+"""
+
+# On a narrow screen (below Bootstrap's lg) the panel starts folded; its button toggles it.
+_FOLD_PANEL = """
+    function (clicks, _path, open) {
+        const ctx = window.dash_clientside.callback_context;
+        const clicked = ctx.triggered.some((t) => t.prop_id.startsWith("filter-panel-toggle"));
+        return clicked ? !open : window.innerWidth >= 992;
+    }
+"""
+
 _GO_TO = """
     function (search) {
         if (typeof search !== "string") { return window.dash_clientside.no_update; }
@@ -430,14 +525,13 @@ def register_callbacks(app: dash.Dash) -> None:
     )
     app.callback(
         *(Output(component, prop) for component, prop in _PANEL),
-        Output(ids.PRESET, "value"),
         Output(ids.URL_APPLIED, "data"),
         Output(ids.URL_NOTICE, "children"),
         Input(ids.URL_SEARCH, "data"),
         Input(ids.RESET, "n_clicks"),
-        Input(ids.PRESET, "value"),
-        State(ids.DATE_RANGE, "start_date"),
-        State(ids.DATE_RANGE, "end_date"),
+        *(Input(_preset_id(name), "n_clicks") for name, _label in PRESETS),
+        State(ids.DATE_FROM, "value"),
+        State(ids.DATE_TO, "value"),
     )(apply_url)
     # Dash leaves `Dash.clientside_callback` unannotated.
     app.clientside_callback(  # type: ignore[no-untyped-call]
@@ -470,4 +564,19 @@ def register_callbacks(app: dash.Dash) -> None:
     )
     app.clientside_callback(  # type: ignore[no-untyped-call]
         _GO_TO, *address_bar, Input(ids.URL_DRILLED, "data"), prevent_initial_call=True
+    )
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        _LIST_TYPES,
+        Output(ids.TYPES, "options"),
+        Input(ids.TYPES_SEARCH, "value"),
+        Input(ids.TYPES, "value"),
+        State(ids.TYPE_CHOICES, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        _FOLD_PANEL,
+        Output(ids.PANEL, "is_open"),
+        Input(ids.PANEL_TOGGLE, "n_clicks"),
+        Input(ids.URL, "pathname"),
+        State(ids.PANEL, "is_open"),
     )

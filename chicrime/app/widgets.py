@@ -9,7 +9,7 @@ from dash import dcc, html
 
 from chicrime.analytics import Kpis
 
-__all__ = ["GRAPH_CONFIG", "chart", "kpi_cards", "kpi_row"]
+__all__ = ["GRAPH_CONFIG", "chart", "kpi_cards", "kpi_row", "page_heading"]
 
 
 # A spinner only for an update slower than this; a quicker one replaces the chart in place.
@@ -38,6 +38,11 @@ def chart(graph_id: str, height: int = 380) -> dbc.Card:
         ),
         className="mb-3",
     )
+
+
+def page_heading(text: str) -> html.H1:
+    """The page's one level-one heading, sized as a section title."""
+    return html.H1(text, className="h4 mb-3")
 
 
 def kpi_row(*card_ids: str) -> dbc.Row:
