@@ -24,9 +24,11 @@ import polars as pl
 
 from chicrime import demo_profile as profile
 from chicrime.clock import CHICAGO, utc_now
+from chicrime.demo_geo import demo_boundaries, demo_population
 from chicrime.errors import ChicrimeError
 from chicrime.progress import LogProgress, ProgressFactory
 from chicrime.settings import Settings
+from chicrime.store.geo import write_geo_file
 from chicrime.store.run import WriterRun, writer_run
 from chicrime.store.schema import LAKE_SCHEMA
 from chicrime.store.staging import Staging
@@ -155,6 +157,9 @@ class _DemoRun:
                 self.run.rows_fetched += rows.height
                 bar.update(1)
             bar.close()
+            # Outlines and residents of the synthetic areas, for the map and per-capita rates.
+            write_geo_file(self.settings.layout.community_areas, demo_boundaries())
+            write_geo_file(self.settings.layout.population, demo_population())
             # Every demo row is written, even over an earlier demo's copy with a later
             # `updated_on`: the run defines the lake's content, whatever ran before.
             committed = self.run.commit(

@@ -4,7 +4,6 @@ earlier, per crime category: counts, change, percent change and a significance m
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
@@ -16,7 +15,7 @@ from chicrime.analytics.categories import CATEGORY_LABELS
 from chicrime.analytics.compare import ALL_CATEGORIES, PERIODS, SMALL_COUNT
 from chicrime.app import ids
 from chicrime.app.context import current, selection
-from chicrime.app.widgets import page_heading
+from chicrime.app.widgets import page_heading, table_column
 
 _PERIOD_LABELS = dict(PERIODS)
 _CATEGORY_NAMES = {
@@ -84,18 +83,12 @@ def _rows(frame: pl.DataFrame) -> list[dict[str, object]]:
     ]
 
 
-def _column(key: str, name: str, number: str | None) -> Any:  # a DataTable column
-    if number is None:
-        return {"name": name, "id": key, "type": "text"}
-    return {"name": name, "id": key, "type": "numeric", "format": {"specifier": number}}
-
-
 def comparison_table(frame: pl.DataFrame) -> DataTable:
     """The comparison as a sortable table with a CSV export (made in the browser)."""
     return DataTable(
         id=ids.COMPARE_TABLE + "-grid",
         data=_rows(frame),  # type: ignore[arg-type]
-        columns=[_column(key, name, number) for key, name, number in _COLUMNS],
+        columns=[table_column(key, name, number) for key, name, number in _COLUMNS],
         sort_action="native",
         export_format="csv",
         export_headers="display",

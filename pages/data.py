@@ -10,6 +10,7 @@ from dash import Input, Output, callback, html
 from dash.dash_table.DataTable import DataTable
 
 from chicrime.analytics import CSV_ROW_CAP, TABLE_ROW_CAP
+from chicrime.analytics.export import csv_filename
 from chicrime.app import ids
 from chicrime.app.context import NO_MATCH, current, selection
 from chicrime.app.widgets import page_heading
@@ -49,7 +50,7 @@ def layout(**_query: str) -> html.Div:
 
 
 dash.register_page(  # type: ignore[no-untyped-call]
-    __name__, path="/data", name="Data", order=5, title="chicrime · data", layout=layout
+    __name__, path="/data", name="Data", order=6, title="chicrime · data", layout=layout
 )
 
 
@@ -84,18 +85,35 @@ def show_rows(query: object) -> tuple[object, object]:
     filters = selection(query)
     if filters is None:
         raise dash.exceptions.PreventUpdate
-    frame = current().analytics.table(filters)
+    analytics = current().analytics
+    frame = analytics.table(filters)
     rows = [
         {k: (v.isoformat(sep=" ") if hasattr(v, "isoformat") else v) for k, v in row.items()}
         for row in frame.to_dicts()
     ]
     table = _table(ids.DATA_TABLE, rows) if rows else dbc.Alert(NO_MATCH, color="light")
+    matching = analytics.kpis(filters).incidents
+    capped = matching > CSV_ROW_CAP
     download = [
         html.H2("Download", className="h6"),
         html.P(
-            f"The filtered incidents as CSV, at most {CSV_ROW_CAP:,} rows (newest first); "
-            "a larger selection is cut at the cap. Cells that a spreadsheet would run as a "
-            "formula are prefixed with '.",
+            f"{matching:,} incident{'s' * (matching != 1)} match the filters.",
+            id=ids.DATA_MATCHING,
+        ),
+        dbc.Alert(
+            f"The CSV holds at most {CSV_ROW_CAP:,} rows: this file will have the newest "
+            f"{CSV_ROW_CAP:,} of the {matching:,}. Narrow the dates or filters for all of them.",
+            color="warning",
+            className="py-2 small",
+        )
+        if capped
+        else None,
+        html.P(
+            [
+                "Saved as ",
+                html.Code(csv_filename(filters, CSV_ROW_CAP if capped else None)),
+                ". Cells that a spreadsheet would run as a formula are prefixed with '.",
+            ],
             className="small text-muted",
         ),
         dbc.Button(

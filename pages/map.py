@@ -6,9 +6,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, html
 
-from chicrime.analytics import Filters
+from chicrime.analytics import MAP_POINTS_MAX_DAYS, Filters
 from chicrime.app import charts, ids
-from chicrime.app.context import render_figure, selection
+from chicrime.app.context import drill_callback, render_figure, selection
 from chicrime.app.figures import Figure
 from chicrime.app.widgets import chart, page_heading
 
@@ -46,6 +46,9 @@ def show_map(query: object) -> tuple[Figure, str]:
     return figure, notes[0] if notes else ""
 
 
+drill_callback(ids.MAP_GRAPH, "area")
+
+
 @callback(
     Output(ids.MAP_DETAIL, "children"),
     Input(ids.MAP_GRAPH, "clickData"),
@@ -56,6 +59,8 @@ def show_incident(click: object, query: object) -> object:
     filters = selection(query)
     incident = None if filters is None else charts.clicked_incident(click, filters)
     if incident is None:
+        if filters is not None and filters.days > MAP_POINTS_MAX_DAYS:
+            return None
         return html.P("Click a dot for the incident's details.", className="small text-muted")
     arrest = "arrest made" if incident["arrest"] else "no arrest"
     return dbc.Card(

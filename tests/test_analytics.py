@@ -240,6 +240,9 @@ def test_a_version_without_facts_gives_the_same_lake_wide_answers_by_scanning(
         ({"hour_from": 8, "hour_to": 17}, 7),
         ({"hour_from": 22, "hour_to": 23}, 3),
         ({"hour_from": 22, "hour_to": 5}, 7),
+        ({"community_areas": ("32",)}, 7),
+        ({"community_areas": ("25", "43")}, 10),
+        ({"community_areas": ("43",), "primary_types": ("THEFT",)}, 2),
         ({"primary_types": ("THEFT",), "districts": ("001",), "arrest": False}, 4),
         (
             {"primary_types": ("THEFT",), "districts": ("001",), "arrest": False, "hour_to": 5},

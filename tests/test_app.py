@@ -75,7 +75,7 @@ def test_csv_route_streams_filtered_rows_and_neutralises_formulas(
     assert response.status_code == 200
     assert response.headers["X-Chicrime-Capped"] == "false"
     assert response.headers["Content-Disposition"] == (
-        'attachment; filename="chicago-incidents-2024-05-01-2024-05-31.csv"'
+        'attachment; filename="chicago-incidents-2024-05-01-2024-05-31-types-theft.csv"'
     )
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [(r["id"], r["primary_type"], r["block"]) for r in rows] == [

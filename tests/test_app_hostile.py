@@ -280,7 +280,15 @@ def test_navbar_marks_overview_for_a_pathname_that_is_not_text(
     client: FlaskClient, app: dash.Dash
 ) -> None:
     """A crafted pathname or link id highlights nothing but the overview's link."""
-    crafted_links = [5, {"path": []}, None, {"path": "/trends"}, "x", {"path": 7}]
+    crafted_links = [
+        5,
+        {"path": []},
+        None,
+        {"path": "/trends"},
+        "x",
+        {"path": 7},
+        {"path": "/areas"},
+    ]
     body = callback_body(
         app, f'{{"path":["ALL"],"type":"{ids.NAV_LINK}"}}.active', [[1]], [crafted_links]
     )
@@ -292,6 +300,7 @@ def test_navbar_marks_overview_for_a_pathname_that_is_not_text(
         False,
         True,
         True,
+        False,
     ]
 
 
@@ -455,7 +464,7 @@ def test_a_bundle_dash_does_not_serve_gets_404(client: FlaskClient, path: str) -
 @pytest.mark.parametrize(
     ("query", "dates"),
     [
-        ("start=0001-01-01&end=9999-12-31", "2024-01-01-2024-06-30"),
+        ("start=0001-01-01&end=9999-12-31", "2024-01-01-2024-06-30-newest-100000"),
         ("start=2024-03-10&end=2024-03-01", "2024-03-01-2024-03-10"),
         ("start=2024-02-30&end=%00", "2024-06-01-2024-06-30"),
         ("start=1999-01-01&end=1999-12-31", "2024-01-01-2024-01-01"),
@@ -468,13 +477,14 @@ def test_a_bundle_dash_does_not_serve_gets_404(client: FlaskClient, path: str) -
 def test_csv_route_answers_hostile_params_with_the_clamped_selection(
     client: FlaskClient, lake: pl.DataFrame, query: str, dates: str
 ) -> None:
-    """200, named after the clamped dates, holding exactly the rows of that range."""
+    """200, named after the clamped dates (and the cap, when it cut the file), holding exactly
+    the rows of that range."""
     response = client.get(f"/download/incidents.csv?{query}", buffered=True)
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == (
         f'attachment; filename="chicago-incidents-{dates}.csv"'
     )
-    first, last = dt.date.fromisoformat(dates[:10]), dt.date.fromisoformat(dates[11:])
+    first, last = dt.date.fromisoformat(dates[:10]), dt.date.fromisoformat(dates[11:21])
     expected = lake.filter(pl.col("date").dt.date().is_between(first, last)).height
     rows = response.get_data(as_text=True).count("\n") - 1
     assert rows == min(expected, int(response.headers["X-Chicrime-Row-Cap"]))
@@ -566,7 +576,7 @@ def test_no_json_value_makes_the_app_answer_500(
         and entry["inputs"] == [{"id": ids.FILTERS, "property": "data"}]
         and not entry["state"]
     ]
-    assert len(filter_callbacks) == 12
+    assert len(filter_callbacks) == 15
     requests = [callback_body(app, key, [store]) for key in filter_callbacks]
     describe = describe_body(app, store)
     requests.append(describe)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ import httpx
 import polars as pl
 import pytest
 
+from chicrime.analytics import CSV_ROW_CAP
 from chicrime.app.security import security_headers
 from chicrime.app.shell import PAGES
 from chicrime.settings import Settings
@@ -146,7 +148,15 @@ def expected_incidents(lake: pl.DataFrame, start: dt.date, end: dt.date, **equal
     return frame.height
 
 
-ROUTES = [("/", 2), ("/trends", 3), ("/map", 1), ("/arrests", 1), ("/compare", 0), ("/data", 0)]
+ROUTES = [
+    ("/", 2),
+    ("/trends", 3),
+    ("/map", 1),
+    ("/arrests", 1),
+    ("/compare", 0),
+    ("/areas", 2),
+    ("/data", 0),
+]
 
 
 def open_route(page: Page, url: str, charts: int) -> None:
@@ -302,13 +312,21 @@ def test_a_link_reproduces_the_view(watched: Watched, base_url: str, lake: pl.Da
 def test_csv_download_returns_the_filtered_rows(
     watched: Watched, base_url: str, lake: pl.DataFrame
 ) -> None:
-    """The Data page's download holds exactly the filtered incidents."""
+    """The Data page counts the matching incidents and its download holds exactly them, in a
+    file named after the dates and the type."""
     page = watched.page
     start, end = dt.date(2024, 6, 20), END
     page.goto(f"{base_url}/data?start={start}&end={end}&types=ROBBERY")
     page.wait_for_selector("#download-csv")
+    matching = expected_incidents(lake, start, end, primary_type="ROBBERY")
+    assert (
+        page.locator("#data-matching").inner_text() == f"{matching:,} incidents match the filters."
+    )
     with page.expect_download() as download_info:
         page.locator("#download-csv").click()
+    assert download_info.value.suggested_filename == (
+        "chicago-incidents-2024-06-20-2024-06-30-types-robbery.csv"
+    )
     path = download_info.value.path()
     rows = list(csv.DictReader(io.StringIO(Path(path).read_text())))
     expected = lake.filter(
@@ -316,6 +334,23 @@ def test_csv_download_returns_the_filtered_rows(
     )
     assert sorted(int(r["id"]) for r in rows) == sorted(expected.get_column("id").to_list())
     assert {r["primary_type"] for r in rows} == {"ROBBERY"}
+
+
+def test_a_selection_beyond_the_csv_cap_is_warned_of_and_named(
+    watched: Watched, base_url: str, lake: pl.DataFrame
+) -> None:
+    """The whole year holds more than the cap: the page says the file keeps the newest rows,
+    and the file name says so too."""
+    page = watched.page
+    page.goto(f"{base_url}/data?start=2023-07-01&end={END}")
+    page.wait_for_selector("#download-csv")
+    assert lake.height > CSV_ROW_CAP
+    assert page.get_by_text(
+        f"this file will have the newest {CSV_ROW_CAP:,} of the {lake.height:,}"
+    ).is_visible()
+    assert page.locator("#data-download code").inner_text() == (
+        f"chicago-incidents-{lake.get_column('date').min().date()}-{END}-newest-{CSV_ROW_CAP}.csv"
+    )
 
 
 def test_map_switches_to_an_aggregate_for_long_ranges(watched: Watched, base_url: str) -> None:
@@ -628,3 +663,79 @@ def test_a_phone_folds_the_filters_and_stacks_the_charts(browser: Browser, base_
         page.wait_for_url(f"{base_url}/?start=2024-06-24&end=2024-06-30")
     finally:
         context.close()
+
+
+def test_the_areas_page_ranks_areas_by_rate_and_a_click_selects_one(
+    watched: Watched, base_url: str, lake: pl.DataFrame, data_dir: Path
+) -> None:
+    """The table's first row is the area with the most incidents per 100,000 (the demo's own
+    residents); clicking it on the map selects it, and Back clears it."""
+    page = watched.page
+    start = dt.date(2024, 6, 1)
+    page.goto(f"{base_url}/areas?start={start}&end={END}")
+    wait_for_charts(page, 2)
+    page.wait_for_selector("#areas-map canvas")
+    residents = json.loads((data_dir / "geo" / "population.json").read_text())["residents"]
+    boundaries = json.loads((data_dir / "geo" / "community_areas.geojson").read_text())
+    names = {
+        f["properties"]["area_numbe"]: f["properties"]["community"] for f in boundaries["features"]
+    }
+    counts = (
+        lake.filter(pl.col("date").dt.date().is_between(start, END))
+        .group_by("community_area")
+        .len()
+        .rows()
+    )
+    rates = sorted(
+        ((n * 100_000 / residents[names[area]], area, n) for area, n in counts if area in names),
+        reverse=True,
+    )
+    _rate, top, incidents = rates[0]
+    first = page.locator("#areas-table tr:has(td)").first
+    cells = [
+        first.locator(f"td[data-dash-column={c}]").inner_text()
+        for c in ("rank", "community_area", "incidents")
+    ]
+    assert cells == ["1", top, f"{incidents:,}"]
+
+    ring = boundaries["features"][
+        [f["properties"]["area_numbe"] for f in boundaries["features"]].index(top)
+    ]
+    lon, lat = ring["geometry"]["coordinates"][0][0][0]
+    corner = page.evaluate(
+        """([lon, lat]) => {
+            const plot = document.querySelector('#areas-map .js-plotly-plot');
+            const map = plot._fullLayout.map._subplot.map;
+            const inside = map.project([lon, lat]);
+            const box = map.getContainer().getBoundingClientRect();
+            return [box.left + inside.x, box.top + inside.y];
+        }""",
+        [lon + 0.002, lat + 0.002],
+    )
+    page.mouse.click(corner[0], corner[1])
+    page.wait_for_url(f"**area={top}")
+    page.wait_for_function(
+        "area => document.querySelector('#filter-summary').innerText.endsWith('area ' + area)",
+        arg=top,
+    )
+    page.go_back()
+    page.wait_for_url(f"{base_url}/areas?start={start}&end={END}")
+
+
+def test_the_dots_map_draws_the_area_outlines_from_one_cached_file(
+    watched: Watched, base_url: str, data_dir: Path
+) -> None:
+    """The points map asks the browser for the boundaries once, as a layer under the dots;
+    the route serves the cached file as it is."""
+    page = watched.page
+    page.goto(f"{base_url}/map?start=2024-06-24&end={END}")
+    wait_for_charts(page, 1)
+    layers = page.evaluate(
+        "() => document.querySelector('#map-graph .js-plotly-plot').layout.map.layers"
+    )
+    assert [(layer["type"], layer["source"]) for layer in layers] == [
+        ("line", f"{base_url}/geo/community-areas.geojson")
+    ]
+    served = page.request.get(f"{base_url}/geo/community-areas.geojson")
+    assert served.status == 200
+    assert served.body() == (data_dir / "geo" / "community_areas.geojson").read_bytes()

@@ -147,3 +147,12 @@ def test_from_query_never_raises_and_stays_in_bounds(params: dict[str, object]) 
     assert 0 <= parsed.hour_from <= 23
     assert 0 <= parsed.hour_to <= 23
     assert parsed.hours
+
+
+def test_community_areas_travel_in_the_url_and_unknown_ones_are_dropped() -> None:
+    """area=32|8 round-trips; 0, 78 and words are no Chicago community area."""
+    parsed = Filters.from_query({"area": "32|8|0|78|LOOP"}, DEFAULT)
+    assert parsed.community_areas == ("0", "32", "78", "8", "LOOP")
+    kept = parsed.with_choices((), ())
+    assert kept.community_areas == ("32", "8")
+    assert kept.to_query()["area"] == "32|8"

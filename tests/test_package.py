@@ -33,6 +33,7 @@ PAGES = {
     "/map": "map",
     "/arrests": "arrests",
     "/compare": "compare",
+    "/areas": "areas",
     "/data": "data",
 }
 # One component of each page's own layout, as the router sends it.
@@ -42,6 +43,7 @@ PAGE_COMPONENTS = {
     "/map": "map-graph",
     "/arrests": "arrests-rates",
     "/compare": "compare-table",
+    "/areas": "areas-table",
     "/data": "data-runs",
 }
 DEMO_ARGS = ["demo", "--years", "0.2", "--end", "2026-06-30"]
@@ -242,7 +244,7 @@ def test_constraints_pin_exactly_what_the_wheel_installs(venv: Venv) -> None:
     run([*pip, "check"], cwd=venv.work)
 
 
-def test_installed_package_builds_the_app_with_its_six_pages(venv: Venv) -> None:
+def test_installed_package_builds_the_app_with_its_seven_pages(venv: Venv) -> None:
     """Outside the repo the app comes from site-packages and registers each page once."""
     facts = json.loads(venv.run(venv.python, "-c", PROBE))
     site = venv.root / "lib"
@@ -313,7 +315,7 @@ def test_installed_server_routes_pages_and_reads_the_lake(venv: Venv, dashboard:
 def test_the_wheel_runs_on_every_python_it_claims(
     version: str, dists: Dists, tmp_path: Path
 ) -> None:
-    """With the pinned dependencies, the app builds with its six pages and the demo writes
+    """With the pinned dependencies, the app builds with its seven pages and the demo writes
     the same lake as on this Python."""
     interpreter = other_python(version)
     if interpreter is None:

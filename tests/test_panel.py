@@ -12,6 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from chicrime.analytics import Filters
+from chicrime.analytics.export import csv_filename
 from chicrime.app import create_app, ids
 from chicrime.app.context import drill_search
 from chicrime.app.corrections import link_corrections
@@ -190,6 +191,13 @@ def test_a_link_says_what_it_could_not_show(params: dict[str, str], expected: li
         ("type", {"points": []}, MARCH, None),
         ("type", None, MARCH, None),
         ("area", {"points": [{"y": "THEFT"}]}, MARCH, None),
+        (
+            "area",
+            {"points": [{"location": "32", "z": 4.5}]},
+            MARCH,
+            "?start=2024-03-01&end=2024-03-31&area=32",
+        ),
+        ("area", {"points": [{"location": "99"}]}, MARCH, None),
         ("type", {"points": [{"y": "THEFT"}]}, {**MARCH, "types": "THEFT"}, None),
     ],
 )
@@ -213,3 +221,35 @@ def test_a_click_on_a_top_types_bar_answers_the_new_address(
     body = callback_body(app, output, [{"points": [{"y": "BATTERY"}]}], [MARCH])
     result = callback_result(client, body)
     assert result[ids.URL_DRILLED]["data"] == "?start=2024-03-01&end=2024-03-31&types=BATTERY"
+
+
+@pytest.mark.parametrize(
+    ("filters", "capped", "expected"),
+    [
+        (Filters(dt.date(2024, 3, 1), dt.date(2024, 3, 31)), None, "2024-03-01-2024-03-31"),
+        (
+            Filters(
+                dt.date(2024, 3, 1),
+                dt.date(2024, 3, 31),
+                primary_types=("CRIM SEXUAL ASSAULT", "THEFT"),
+                districts=("004",),
+                arrest=False,
+                hour_from=22,
+                hour_to=4,
+                category="violent",
+            ),
+            100_000,
+            "2024-03-01-2024-03-31-types-crim_sexual_assault_theft-district-004-arrest-false-"
+            "category-violent-hours-22_4-newest-100000",
+        ),
+        (
+            Filters(dt.date(2024, 3, 1), dt.date(2024, 3, 1), primary_types=("A" * 60,)),
+            None,
+            "2024-03-01-2024-03-01-types-" + "a" * 40,
+        ),
+    ],
+)
+def test_the_csv_file_name_says_what_it_holds(
+    filters: Filters, capped: int | None, expected: str
+) -> None:
+    assert csv_filename(filters, capped) == f"chicago-incidents-{expected}.csv"

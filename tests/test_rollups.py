@@ -20,7 +20,7 @@ from chicrime.analytics.categories import CATEGORY_CHOICES
 from chicrime.store.lake import Lake
 from chicrime.store.rollups import ROLLUPS, rollup_path, rollups_dir, write_rollups
 from chicrime.store.versions import version_partitions
-from tests.test_analytics import LOOP, MARCH, MISSOURI, SOUTH, WEST, commit_rows, incident
+from tests.test_analytics import AREA, LOOP, MARCH, MISSOURI, SOUTH, WEST, commit_rows, incident
 
 TYPES = ("THEFT", "BATTERY", "NARCOTICS")
 DISTRICTS = ("001", "004", "011")
@@ -45,7 +45,7 @@ ROWS = st.lists(
 )
 DAYS = st.dates(min_value=FIRST_DAY - dt.timedelta(days=15), max_value=LAST_DAY + dt.timedelta(15))
 FILTERS = st.builds(
-    lambda start, end, types, districts, arrest, domestic, hours, category: Filters(
+    lambda start, end, types, districts, arrest, domestic, hours, category, areas: Filters(
         start=start,
         end=end,
         primary_types=tuple(sorted(types)),
@@ -55,6 +55,7 @@ FILTERS = st.builds(
         hour_from=hours[0],
         hour_to=hours[1],
         category=category,
+        community_areas=tuple(sorted(areas)),
     ),
     DAYS,
     DAYS,
@@ -64,6 +65,7 @@ FILTERS = st.builds(
     st.sampled_from([None, True, False]),
     st.one_of(st.just((0, 23)), st.tuples(st.integers(0, 23), st.integers(0, 23))),
     st.sampled_from([None, *CATEGORY_CHOICES]),
+    st.sets(st.sampled_from(sorted(AREA.values())), max_size=2),
 )
 COUNTED = (
     "kpis",

@@ -7,11 +7,14 @@ with a single quote `'`. Numeric and boolean columns are written as they are.
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
+from chicrime.analytics.filters import Filters
 from chicrime.store.schema import RECORD_FIELDS
 
-__all__ = ["CSV_COLUMNS", "csv_bytes", "neutralise_formulas"]
+__all__ = ["CSV_COLUMNS", "csv_bytes", "csv_filename", "neutralise_formulas"]
 
 # Every lake column but `year`/`month`, which repeat `date`: what the API publishes.
 CSV_COLUMNS = RECORD_FIELDS
@@ -37,3 +40,20 @@ def csv_bytes(frame: pl.DataFrame, *, header: bool) -> bytes:
         include_header=header, datetime_format="%Y-%m-%dT%H:%M:%S"
     )
     return text.encode("utf-8")
+
+
+_NAME_PART = re.compile(r"[^a-z0-9]+")
+_NAME_PART_MAX = 40
+
+
+def csv_filename(filters: Filters, capped: int | None = None) -> str:
+    """The download's file name: the dates, then every other filter as `-name-value` (lower
+    case, runs of other characters as `_`, each value cut at 40 characters), and
+    `-newest-N` when the file holds only the newest `capped` rows of the selection."""
+    parts = [f"chicago-incidents-{filters.start}-{filters.end}"]
+    for name, value in filters.to_query().items():
+        if name not in ("start", "end"):
+            parts.append(f"{name}-{_NAME_PART.sub('_', value.lower())[:_NAME_PART_MAX]}")
+    if capped is not None:
+        parts.append(f"newest-{capped}")
+    return "-".join(parts) + ".csv"

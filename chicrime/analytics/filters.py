@@ -14,7 +14,10 @@ from dataclasses import dataclass, field, replace
 
 from chicrime.analytics.categories import CATEGORY_CHOICES
 
-__all__ = ["Filters", "parse_bool"]
+__all__ = ["COMMUNITY_AREA_NUMBERS", "Filters", "parse_bool"]
+
+# Chicago's 77 community areas, numbered 1..77 (unchanged since Edgewater was split off in 1980).
+COMMUNITY_AREA_NUMBERS = frozenset(str(number) for number in range(1, 78))
 
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9 ()/.,'&-]{0,79}")
 _HOUR = re.compile(r"[0-9]{1,2}")
@@ -71,6 +74,7 @@ class Filters:
     hour_from: int = 0
     hour_to: int = 23  # inclusive
     category: str | None = None  # one of `CATEGORY_CHOICES`
+    community_areas: tuple[str, ...] = field(default=())  # numbers as stored, e.g. "32"
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -116,6 +120,8 @@ class Filters:
             query["domestic"] = str(self.domestic).lower()
         if self.category is not None:
             query["category"] = self.category
+        if self.community_areas:
+            query["area"] = "|".join(self.community_areas)
         if (self.hour_from, self.hour_to) != (0, 23):
             query["hours"] = f"{self.hour_from}-{self.hour_to}"
         return query
@@ -146,6 +152,7 @@ class Filters:
             hour_from=_hour(hour_from, 0),
             hour_to=_hour(hour_to, 23),
             category=_category(params.get("category")),
+            community_areas=_codes(params.get("area")),
         )
 
     def within(self, first: dt.date, last: dt.date) -> Filters:
@@ -160,10 +167,12 @@ class Filters:
         )
 
     def with_choices(self, primary_types: Iterable[str], districts: Iterable[str]) -> Filters:
-        """Keep only types and districts that exist in the lake (drops stale or forged values)."""
+        """Keep only types and districts that exist in the lake, and community areas that
+        exist in Chicago (drops stale or forged values)."""
         known_types, known_districts = set(primary_types), set(districts)
         return replace(
             self,
             primary_types=tuple(t for t in self.primary_types if t in known_types),
             districts=tuple(d for d in self.districts if d in known_districts),
+            community_areas=tuple(a for a in self.community_areas if a in COMMUNITY_AREA_NUMBERS),
         )

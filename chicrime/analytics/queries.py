@@ -21,6 +21,7 @@ import duckdb
 import polars as pl
 
 from chicrime.analytics import hexagons
+from chicrime.analytics.areas import Population, area_names, area_rates, population_of
 from chicrime.analytics.cache import ResultCache
 from chicrime.analytics.categories import BREAKDOWN, category_sql
 from chicrime.analytics.compare import COMPARISON_SCHEMA, comparison_rows, periods_ending
@@ -36,6 +37,7 @@ from chicrime.analytics.scan import (
     whole_lake,
 )
 from chicrime.clock import CHICAGO, utc_now
+from chicrime.store.geo import read_geo_file
 from chicrime.store.hexgrid import cell_size, cells_sql
 from chicrime.store.layout import Layout
 from chicrime.store.rollups import DIMENSION_SQL, Rollup
@@ -203,6 +205,7 @@ def _filter_dimensions(f: Filters) -> set[str]:
         "domestic": f.domestic is not None,
         "hour": (f.hour_from, f.hour_to) != (0, 23),
         "fbi_code": f.category is not None,
+        "community_area": bool(f.community_areas),
     }
     return {dimension for dimension, restricted in used.items() if restricted}
 
@@ -224,6 +227,7 @@ def _filters_key(f: Filters) -> tuple[Hashable, ...]:
         f.hour_from,
         f.hour_to,
         f.category,
+        f.community_areas,
     )
 
 
@@ -256,6 +260,7 @@ class Analytics:
     ) -> None:
         self.data_dir = data_dir
         layout = Layout(data_dir)
+        self._layout = layout
         self._clock = clock or utc_now
         self._files = LakeFiles(layout.lake_dir)
         self._connections = Connections(temp_directory=layout.duckdb_temp_dir)
@@ -424,6 +429,32 @@ class Analytics:
             lambda counts: _most_first(counts, "community_area").select(
                 COMMUNITY_AREAS_SCHEMA.names()
             ),
+        )
+
+    def community_area_names(self) -> dict[str, str]:
+        """Community area number → name, from the cached boundaries ({} when none)."""
+        return area_names(read_geo_file(self._layout.community_areas))
+
+    def population(self) -> Population | None:
+        """Residents per community area from the cached ACS estimate (None when none)."""
+        return population_of(read_geo_file(self._layout.population))
+
+    def community_area_rates(self, f: Filters) -> pl.DataFrame:
+        """Per community area: name, incidents, residents and incidents per 100,000 residents
+        (`chicrime.analytics.areas.area_rates`)."""
+        return area_rates(
+            self.community_area_counts(f), self.community_area_names(), self.population()
+        )
+
+    def place_counts(self, f: Filters, place: Literal["district", "ward"]) -> pl.DataFrame:
+        """Incidents and arrests per police district or ward, most incidents first, ties by
+        name; rows without one are left out."""
+        key = _Key(place, place, (place,), pl.String())
+        return self._counted(
+            f"{place}_counts",
+            f,
+            (key,),
+            lambda counts: _most_first(counts, place).select(place, "incidents", "arrests"),
         )
 
     def category_counts(self, f: Filters) -> pl.DataFrame:

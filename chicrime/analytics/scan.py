@@ -123,6 +123,9 @@ def _conditions(f: Filters, hour: str = 'hour("date")') -> tuple[str, list[objec
     if f.districts:
         clauses.append("district IN ?")
         params.append(list(f.districts))
+    if f.community_areas:
+        clauses.append("community_area IN ?")
+        params.append(list(f.community_areas))
     if f.arrest is not None:
         clauses.append("arrest = ?")
         params.append(f.arrest)

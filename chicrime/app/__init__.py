@@ -1,8 +1,9 @@
 """The Dash app: `create_app(settings)` wires the shell, `chicrime.pages` and two routes.
 
 Routes besides Dash's own: `/vendor/bootstrap.min.css` (Bootstrap 5 served from the installed
-`bootstrap-wrapper` package, so the dashboard needs no CDN) and `/download/incidents.csv` (the
-filtered rows, streamed from DuckDB, capped). Every response carries the headers of
+`bootstrap-wrapper` package, so the dashboard needs no CDN), `/download/incidents.csv` (the
+filtered rows, streamed from DuckDB, capped) and `/geo/community-areas.geojson` (the cached
+boundaries, which the map draws under its dots). Every response carries the headers of
 `chicrime.app.security`; malformed requests are refused by `chicrime.app.guards`.
 """
 
@@ -21,6 +22,8 @@ from flask import Response, request, send_from_directory, stream_with_context
 
 import chicrime.pages
 from chicrime.analytics import CSV_ROW_CAP, Analytics
+from chicrime.analytics.export import csv_filename
+from chicrime.app.charts import OUTLINES_PATH
 from chicrime.app.context import AppContext, current, install, selection
 from chicrime.app.guards import install_request_guards
 from chicrime.app.security import install_security_headers
@@ -80,7 +83,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
         if filters is None:
             return Response("no data in the lake yet\n", status=404, mimetype="text/plain")
         chunks, capped = current().analytics.csv(filters, cap=CSV_ROW_CAP)
-        name = f"chicago-incidents-{filters.start}-{filters.end}.csv"
+        name = csv_filename(filters, CSV_ROW_CAP if capped else None)
         return Response(
             stream_with_context(chunks),
             mimetype="text/csv",
@@ -91,7 +94,14 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
             },
         )
 
+    def community_areas() -> Response:
+        path = settings.layout.community_areas
+        if not path.is_file():
+            return Response("no community-area boundaries cached\n", 404, mimetype="text/plain")
+        return send_from_directory(path.parent, path.name, max_age=3600)
+
     server.add_url_rule("/vendor/bootstrap.min.css", view_func=bootstrap_css)
+    server.add_url_rule("/" + OUTLINES_PATH, view_func=community_areas)
     server.add_url_rule("/download/incidents.csv", view_func=download_csv)
     # Dash registers the JS bundles it may serve while rendering the index page, per process.
     # Render it once now, so a worker whose first request is for a bundle can serve it too.

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import flask
+import polars as pl
+
 from chicrime.analytics import MAP_POINTS_LIMIT, MAP_POINTS_MAX_DAYS, Filters
 from chicrime.app import figures
 from chicrime.app.context import current
 from chicrime.app.figures import Figure
-from chicrime.store.geo import read_boundaries
+from chicrime.store.geo import read_geo_file
 
 __all__ = [
+    "area_rates_map",
     "arrest_rates",
     "clicked_incident",
     "incidents_over_time",
@@ -44,10 +48,23 @@ def arrest_rates(filters: Filters) -> Figure | None:
     return None if rates.is_empty() else figures.arrest_rate_bar(rates)
 
 
+# Where the browser fetches the cached community-area boundaries (a route of the app).
+OUTLINES_PATH = "geo/community-areas.geojson"
+
+
+def _outlines_url() -> str:
+    """The boundaries' absolute URL (MapLibre fetches it from a worker, which cannot resolve a
+    relative one); relative outside a request."""
+    root = flask.request.url_root if flask.has_request_context() else "/"
+    return root + OUTLINES_PATH
+
+
 def map_view(filters: Filters) -> tuple[Figure | None, str]:
-    """Points for short ranges; otherwise an aggregate, with the note that says so."""
+    """Points for short ranges, over the community-area outlines when they are cached;
+    otherwise an aggregate (areas by rate, else hexagons), with the note that says so."""
     context = current()
     analytics, style = context.analytics, context.settings.map_style
+    areas = read_geo_file(context.settings.layout.community_areas)
     if filters.days <= MAP_POINTS_MAX_DAYS:
         points = analytics.map_points(filters)
         note = f"One dot per incident with coordinates ({points.height:,} shown)."
@@ -56,17 +73,17 @@ def map_view(filters: Filters) -> tuple[Figure | None, str]:
                 f"One dot per incident with coordinates: the newest {MAP_POINTS_LIMIT:,} are "
                 "shown. Narrow the filters to see all of them."
             )
-        return (None if points.is_empty() else figures.points_map(points, style)), note
-    areas = read_boundaries(context.settings.layout.community_areas)
+        if points.is_empty():
+            return None, note
+        return figures.points_map(points, style, _outlines_url() if areas else None), note
     if areas is not None:
-        counts = analytics.community_area_counts(filters)
+        rates = analytics.community_area_rates(filters)
         note = (
             f"The range is longer than {MAP_POINTS_MAX_DAYS} days, so incidents are counted per "
-            "community area. Narrow the dates to see individual incidents."
+            "community area. Narrow the dates to see individual incidents; click an area to "
+            "select it."
         )
-        return (
-            None if counts.is_empty() else figures.community_area_map(counts, areas, style)
-        ), note
+        return area_rates_map(rates), note
     cells = analytics.map_hexagons(filters)
     note = (
         f"The range is longer than {MAP_POINTS_MAX_DAYS} days, so incidents are counted in "
@@ -75,6 +92,16 @@ def map_view(filters: Filters) -> tuple[Figure | None, str]:
     if cells.is_empty():
         return None, note
     return figures.hexagon_map(cells, analytics.hexagon_geojson(cells), style), note
+
+
+def area_rates_map(rates: pl.DataFrame) -> Figure | None:
+    """The community areas of `rates` (`Analytics.community_area_rates`) on the cached
+    boundaries; None without boundaries or when no area has an incident."""
+    context = current()
+    areas = read_geo_file(context.settings.layout.community_areas)
+    if areas is None or rates.get_column("incidents").sum() == 0:
+        return None
+    return figures.community_area_map(rates, areas, context.settings.map_style)
 
 
 def clicked_incident(click: object, filters: Filters) -> dict[str, Any] | None:

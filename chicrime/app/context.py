@@ -24,6 +24,7 @@ __all__ = [
     "AppContext",
     "chart_callback",
     "current",
+    "drill_callback",
     "drill_search",
     "install",
     "render_figure",
@@ -99,13 +100,14 @@ def chart_callback(
         return render_figure(query, title, build)
 
     if drill:
-        _drill_callback(graph_id, drill)
+        drill_callback(graph_id, drill)
 
 
 def drill_search(kind: str, click: object, query: object) -> str | None:
     """The URL search of the selection `query` narrowed to what a chart click picked: a
-    primary type (`kind` "type": a bar's label), an hour ("hour": a heatmap column), or a
-    period ("period": the day, or the week clipped to the selection, of a time-series point).
+    primary type (`kind` "type": a bar's label), an hour ("hour": a heatmap column), a
+    community area ("area": a map area's location), or a period ("period": the day, or the
+    week clipped to the selection, of a time-series point).
     None for no click, a click that narrows nothing, or values no chart sends (a crafted
     request)."""
     filters = selection(query)
@@ -121,9 +123,11 @@ def drill_search(kind: str, click: object, query: object) -> str | None:
 
 
 def _narrowed(kind: str, point: Mapping[str, object], filters: Filters) -> Filters | None:
-    label, x = point.get("y"), point.get("x")
+    label, x, location = point.get("y"), point.get("x"), point.get("location")
     if kind == "type" and isinstance(label, str):
         return replace(filters, primary_types=(label,))
+    if kind == "area" and isinstance(location, str):
+        return replace(filters, community_areas=(location,))
     if kind == "hour" and type(x) is int and 0 <= x <= 23:
         return replace(filters, hour_from=x, hour_to=x)
     if kind == "period" and isinstance(x, str):
@@ -136,7 +140,7 @@ def _narrowed(kind: str, point: Mapping[str, object], filters: Filters) -> Filte
     return None
 
 
-def _drill_callback(graph_id: str, kind: str) -> None:
+def drill_callback(graph_id: str, kind: str) -> None:
     """Register the callback that sets the filter a click on graph `graph_id` picks (see
     `drill_search`): the shell writes it to the address bar, so Back undoes it."""
 

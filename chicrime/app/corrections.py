@@ -59,6 +59,7 @@ def link_corrections(
     for name, noun, kept in (
         ("types", "primary type", shown.primary_types),
         ("district", "district", shown.districts),
+        ("area", "community area", shown.community_areas),
     ):
         unknown = _unknown(params.get(name, ""), kept)
         if unknown:

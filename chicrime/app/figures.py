@@ -147,7 +147,7 @@ def incidents_line(series: pl.DataFrame, grain: str) -> Figure:
         f"Incidents per {grain}",
         xaxis=_axis("week (from Monday)" if weekly else "day"),
         yaxis=_axis("incidents", rangemode="tozero"),
-        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "xanchor": "left"},
+        legend={"orientation": "h", "x": 1, "y": 1.0, "yanchor": "bottom", "xanchor": "right"},
     )
 
 
@@ -231,14 +231,31 @@ def arrest_rate_bar(rates: pl.DataFrame) -> Figure:
     )
 
 
-def _map(data: list[dict[str, Any]], title: str, style: str) -> Figure:
+def _map(data: list[dict[str, Any]], title: str, style: str, outlines: str | None = None) -> Figure:
+    """A map figure; `outlines` is the URL of community-area boundaries (GeoJSON) to draw as
+    thin lines under the traces, fetched once by the browser rather than sent in the figure."""
+    layers = [
+        {
+            "sourcetype": "geojson",
+            "source": outlines,
+            "type": "line",
+            "color": "#6c757d",
+            "line": {"width": 0.8},
+            "below": "traces",
+        }
+    ]
     return _figure(
         data,
         title,
         height=620,
         margin={"l": 0, "r": 0, "t": 44, "b": 0},
         showlegend=False,
-        map={"style": style, "center": CHICAGO_CENTER, "zoom": 9.3},
+        map={
+            "style": style,
+            "center": CHICAGO_CENTER,
+            "zoom": 9.3,
+            **({"layers": layers} if outlines else {}),
+        },
     )
 
 
@@ -273,7 +290,7 @@ def _float32(values: pl.Series) -> dict[str, str]:
     return {"dtype": "f4", "bdata": base64.b64encode(array.tobytes()).decode("ascii")}
 
 
-def points_map(points: pl.DataFrame, style: str) -> Figure:
+def points_map(points: pl.DataFrame, style: str, outlines: str | None = None) -> Figure:
     """One marker per incident, a colour and legend entry per primary type (most frequent
     first). Coordinates go as float32 typed arrays (~1 m) and nothing else goes per point:
     hovering shows the type and whether there was an arrest, and a click asks the server for
@@ -300,7 +317,7 @@ def points_map(points: pl.DataFrame, style: str) -> Figure:
                 "hovertemplate": f"<b>{kind}</b><br>{outcome}<br>click for details<extra></extra>",
             }
         )
-    figure = _map(traces, f"{points.height:,} incidents", style)
+    figure = _map(traces, f"{points.height:,} incidents", style, outlines)
     figure["layout"].update(
         showlegend=True,
         legend={
@@ -342,13 +359,27 @@ def hexagon_map(cells: pl.DataFrame, geojson: dict[str, object], style: str) -> 
     return _map([trace], "Incidents per hexagon", style)
 
 
-def community_area_map(counts: pl.DataFrame, geojson: dict[str, object], style: str) -> Figure:
-    """Incidents per community area, on the portal's boundaries."""
+def community_area_map(rates: pl.DataFrame, geojson: dict[str, object], style: str) -> Figure:
+    """Community areas on the portal's boundaries, coloured by incidents per 100,000 residents
+    (by incidents when no area has a population), named on hover; a click picks an area."""
+    per_resident = rates.get_column("rate").is_not_null().any()
+    measure = "rate" if per_resident else "incidents"
+    names = [
+        (name or f"area {number}").title()
+        for number, name in rates.select("community_area", "name").iter_rows()
+    ]
     trace = _choropleth(
         geojson,
-        counts.get_column("community_area").to_list(),
-        counts.get_column("incidents").to_list(),
-        "area %{location}: %{z:,} incidents<extra></extra>",
+        rates.get_column("community_area").to_list(),
+        rates.get_column(measure).to_list(),
+        "<b>%{customdata[0]}</b> (%{location})<br>%{customdata[1]:,} incidents"
+        + ("<br>%{z:,.0f} per 100,000 residents" if per_resident else "")
+        + "<extra></extra>",
     )
-    trace["featureidkey"] = "properties.area_numbe"
-    return _map([trace], "Incidents per community area", style)
+    trace.update(
+        featureidkey="properties.area_numbe",
+        customdata=[[name, n] for name, n in zip(names, rates["incidents"].to_list(), strict=True)],
+        colorbar={"title": {"text": "per 100,000<br>residents" if per_resident else "incidents"}},
+    )
+    title = "Incidents per 100,000 residents" if per_resident else "Incidents per community area"
+    return _map([trace], title, style)

@@ -24,6 +24,7 @@ from dash import ALL, Input, Output, State, dcc, html
 
 from chicrime.analytics import Filters
 from chicrime.analytics.categories import CATEGORY_CHOICES, CATEGORY_LABELS
+from chicrime.analytics.filters import COMMUNITY_AREA_NUMBERS
 from chicrime.analytics.presets import PRESETS, preset_range
 from chicrime.app import ids
 from chicrime.app.context import current, selection
@@ -37,6 +38,7 @@ PAGES = (
     ("/map", "Map"),
     ("/arrests", "Arrests"),
     ("/compare", "Compare"),
+    ("/areas", "Areas"),
     ("/data", "Data"),
 )
 _TRI_STATE = [
@@ -103,6 +105,7 @@ def _filter_panel() -> dbc.Card:
     dimensions = analytics.dimensions()
     first, last = (span[0].isoformat(), span[1].isoformat()) if span else (None, None)
     types = sorted(dimensions.primary_types)
+    names = analytics.community_area_names()
     return dbc.Card(
         dbc.CardBody(
             [
@@ -164,6 +167,19 @@ def _filter_panel() -> dbc.Card:
                     [
                         {"label": "all districts", "value": "all"},
                         *({"label": d, "value": d} for d in dimensions.districts),
+                    ],
+                ),
+                dbc.Label("Community area", html_for=ids.AREA, className="mt-3"),
+                _choice(
+                    ids.AREA,
+                    [
+                        {"label": "all areas", "value": "all"},
+                        *(
+                            {"label": f"{number} · {names[number].title()}", "value": number}
+                            if number in names
+                            else {"label": number, "value": number}
+                            for number in sorted(COMMUNITY_AREA_NUMBERS, key=int)
+                        ),
                     ],
                 ),
                 html.Div("Arrest made", className="form-label mt-3 mb-1"),
@@ -288,6 +304,7 @@ def _panel_values(filters: Filters) -> tuple[Any, ...]:
         list(filters.primary_types),
         filters.category or "all",
         filters.districts[0] if filters.districts else "all",
+        filters.community_areas[0] if filters.community_areas else "all",
         tri(filters.arrest),
         tri(filters.domestic),
         str(filters.hour_from),
@@ -302,6 +319,7 @@ _PANEL = (
     (ids.TYPES, "value"),
     (ids.CATEGORY, "value"),
     (ids.DISTRICT, "value"),
+    (ids.AREA, "value"),
     (ids.ARREST, "value"),
     (ids.DOMESTIC, "value"),
     (ids.HOUR_FROM, "value"),
@@ -402,6 +420,8 @@ def summary(filters: Filters) -> str:
         parts.append(CATEGORY_LABELS[filters.category])
     if filters.districts:
         parts.append("district " + ", ".join(filters.districts))
+    if filters.community_areas:
+        parts.append("area " + ", ".join(filters.community_areas))
     for name, value in (("arrest", filters.arrest), ("domestic", filters.domestic)):
         if value is not None:
             parts.append(f"{name}: {'yes' if value else 'no'}")
@@ -420,7 +440,9 @@ def mark_active(pathname: object, links: object) -> list[bool]:
 # list of choices joined with "|", "all" as unset, the hour slider as "from-to". Nothing until
 # both dates are set (the panel is filled from the URL first).
 _GATHER = """
-    function (start, end, types, category, district, arrest, domestic, hourFrom, hourTo) {
+    function (
+        start, end, types, category, district, area, arrest, domestic, hourFrom, hourTo
+    ) {
         const text = (value) => (typeof value === "string" ? value : "");
         if (!text(start) || !text(end)) { return window.dash_clientside.no_update; }
         const choices = (value) => (
@@ -437,6 +459,7 @@ _GATHER = """
             types: choices(types),
             category: chosen(category),
             district: chosen(district),
+            area: chosen(area),
             arrest: chosen(arrest),
             domestic: chosen(domestic),
             hours: whole ? hourFrom + "-" + hourTo : "",

@@ -9,7 +9,7 @@ from dash import dcc, html
 
 from chicrime.analytics import Kpis
 
-__all__ = ["GRAPH_CONFIG", "chart", "kpi_cards", "kpi_row", "page_heading"]
+__all__ = ["GRAPH_CONFIG", "chart", "kpi_cards", "kpi_row", "page_heading", "table_column"]
 
 
 # A spinner only for an update slower than this; a quicker one replaces the chart in place.
@@ -38,6 +38,13 @@ def chart(graph_id: str, height: int = 380) -> dbc.Card:
         ),
         className="mb-3",
     )
+
+
+def table_column(key: str, name: str, number: str | None) -> Any:
+    """A DataTable column: text, or a number shown with d3 format `number` (e.g. ",")."""
+    if number is None:
+        return {"name": name, "id": key, "type": "text"}
+    return {"name": name, "id": key, "type": "numeric", "format": {"specifier": number}}
 
 
 def page_heading(text: str) -> html.H1:

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 
 from chicrime.ingest.client import SocrataClient
-from chicrime.store.geo import boundaries_age, write_boundaries
+from chicrime.store.geo import geo_file_age, write_geo_file
 
 __all__ = ["COMMUNITY_AREAS_ID", "MAX_AGE", "refresh_community_areas"]
 
@@ -29,9 +29,9 @@ def refresh_community_areas(client: SocrataClient, path: Path, now: dt.datetime)
     Raises `SocrataError` when the portal cannot serve them and `OSError` when they cannot be
     written; an earlier copy then stays as it was.
     """
-    age = boundaries_age(path, now)
+    age = geo_file_age(path, now)
     if age is not None and age < MAX_AGE:
         return False
-    write_boundaries(path, client.geojson(COMMUNITY_AREAS_ID))
+    write_geo_file(path, client.geojson(COMMUNITY_AREAS_ID))
     log.info("community-area boundaries cached", extra={"path": str(path)})
     return True

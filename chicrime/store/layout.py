@@ -6,6 +6,7 @@ state/chicrime.db, ingest.lock   run history and watermarks; the run lock
 staging/run-NNNNNN/              a run's fetched rows until its commit
 quarantine/run-NNNNNN.jsonl      rows a run could not use, with the reason
 geo/community_areas.geojson      community-area boundaries for the map
+geo/population.json              residents per community area (ACS 5-year estimates)
 cache/                           the dashboard's query cache and DuckDB spill files
 """
 
@@ -62,6 +63,10 @@ class Layout:
     @property
     def community_areas(self) -> Path:
         return self.data_dir / "geo" / "community_areas.geojson"
+
+    @property
+    def population(self) -> Path:
+        return self.data_dir / "geo" / "population.json"
 
     @property
     def query_cache_dir(self) -> Path:

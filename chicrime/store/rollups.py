@@ -54,6 +54,7 @@ DIMENSION_SQL: Mapping[str, str] = {
     "fbi_code": "fbi_code",
     "district": "district",
     "community_area": "community_area",
+    "ward": "ward",
     "arrest": "arrest",
     "domestic": "domestic",
 }
