@@ -896,7 +896,9 @@ class SocrataServer:
     """A running fake Socrata endpoint, used as a context manager.
 
     ``datasets`` maps dataset ids (``ijzp-q8t2``) to ``SocrataDataset``; ``geojson`` maps
-    ids to bytes served verbatim at ``/resource/{id}.geojson``.  Attributes for tests:
+    ids to bytes served verbatim at ``/resource/{id}.geojson``, ``tables`` ids of small
+    reference tables to bytes served verbatim at ``/resource/{id}.json`` (whatever the
+    query).  Attributes for tests:
 
     * ``faults`` - FIFO (``collections.deque``; ``append``/``extend`` are thread-safe) of
       ``Fault`` values, one consumed per ``/resource/...`` request before normal handling;
@@ -912,6 +914,7 @@ class SocrataServer:
         datasets: Mapping[str, SocrataDataset],
         *,
         geojson: Mapping[str, bytes] | None = None,
+        tables: Mapping[str, bytes] | None = None,
         max_page_rows: int | None = None,
     ) -> None:
         """Configure the served datasets; the socket is bound and served on ``__enter__``.
@@ -921,6 +924,7 @@ class SocrataServer:
         """
         self.datasets = dict(datasets)
         self.geojson = dict(geojson or {})
+        self.tables = dict(tables or {})
         self.faults: collections.deque[Fault] = collections.deque()
         self.requests: list[RecordedRequest] = []
         self.on_request: Callable[[int], None] | None = None
@@ -1049,6 +1053,9 @@ class SocrataServer:
             if blob is None:
                 return _dataset_not_found(dataset_id), truncate
             return _Response(200, blob, content_type=_GEOJSON_CONTENT_TYPE), truncate
+        table = self.tables.get(dataset_id)
+        if table is not None:
+            return _Response(200, table), truncate
         response = self._query(dataset_id, params)
         if response.status == 200 and not truncate:
             with self._stats_lock:

@@ -12,7 +12,8 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from chicrime.errors import SocrataRequestError, SocrataUnavailableError
+from chicrime.errors import SocrataError, SocrataRequestError, SocrataUnavailableError
+from chicrime.ingest.boundaries import population_document
 from chicrime.ingest.pipeline import ingest_once
 from chicrime.settings import Settings
 from chicrime.store.lake import Lake
@@ -472,12 +473,55 @@ def test_community_area_boundaries_are_cached_after_a_run(tmp_path: Path) -> Non
     assert len(geo_requests) == 1
 
 
+def acs_rows(year: str, areas: int, first: int = 1000) -> list[dict[str, str]]:
+    """ACS rows as the portal sends them: one per area, residents as text."""
+    return [
+        {"acs_year": year, "community_area": f"AREA {n}", "total_population": f"{first + n}"}
+        for n in range(1, areas + 1)
+    ]
+
+
+def test_residents_per_area_come_from_the_newest_complete_acs_year(tmp_path: Path) -> None:
+    """Of 2019 (77 areas), 2023 (77, one as "1012.0") and 2024 (only 5 areas: incomplete),
+    2023 is cached, by upper-case name; the request selects three fields only."""
+    rows = [*acs_rows("2019", 77, first=5000), *acs_rows("2023", 77), *acs_rows("2024", 5)]
+    rows[77 + 11]["total_population"] = "1012.0"
+    rows[77 + 12]["total_population"] = "not a number"
+    with SocrataServer(
+        {"ijzp-q8t2": SocrataDataset(base_rows())},
+        tables={"t68z-cikk": json.dumps(rows).encode()},
+    ) as server:
+        config = Settings(
+            soda_base_url=server.base_url,
+            data_dir=tmp_path / "data",
+            start_date=dt.date(2024, 1, 1),
+        )
+        ingest_once(config, clock=clock)
+        ingest_once(config, clock=clock)
+        asked = [r for r in server.requests if r.path == "/resource/t68z-cikk.json"]
+
+    cached = json.loads((config.data_dir / "geo" / "population.json").read_text())
+    expected = {f"AREA {n}": 1000 + n for n in range(1, 78) if n != 13}
+    assert cached == {"acs_year": "2023", "source": "t68z-cikk", "residents": expected}
+    assert len(asked) == 1
+    assert asked[0].params["$select"] == "acs_year,community_area,total_population"
+
+
+def test_an_acs_table_without_a_complete_year_is_refused() -> None:
+    """69 areas are too few to rank 77: no document, an error naming the dataset."""
+    with pytest.raises(SocrataError, match="t68z-cikk names no ACS year"):
+        population_document(acs_rows("2023", 69))
+
+
 def test_missing_boundaries_do_not_fail_the_run(
     dataset: SocrataDataset, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A portal without the boundaries dataset logs a warning; the run still succeeds."""
+    """A portal without the boundaries and ACS datasets logs a warning for each; the run still
+    succeeds."""
     dataset.upsert(base_rows())
     ingest_once(settings, clock=clock)
     assert runs_table(settings)[-1]["status"] == "success"
     assert not (settings.data_dir / "geo" / "community_areas.geojson").exists()
+    assert not (settings.data_dir / "geo" / "population.json").exists()
     assert "community-area boundaries not fetched" in caplog.text
+    assert "community-area residents not fetched" in caplog.text

@@ -322,6 +322,22 @@ class SocrataClient:
 
         return self._request({}, parse, f"{self.base_url}/resource/{dataset_id}.geojson")
 
+    def table(self, dataset_id: str, fields: Sequence[str], limit: int) -> list[dict[str, object]]:
+        """Up to `limit` rows of another, small dataset of the same portal (e.g. a reference
+        table), with only `fields`; raises like `count`."""
+
+        def parse(body: bytes) -> list[dict[str, object]]:
+            try:
+                rows = json.loads(body)
+            except ValueError as exc:
+                raise _TransientResponse(f"unreadable JSON ({exc})") from exc
+            if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+                raise _TransientResponse(f"{dataset_id}.json is not a list of rows")
+            return rows
+
+        params = {"$select": ",".join(fields), "$limit": str(limit)}
+        return self._request(params, parse, f"{self.base_url}/resource/{dataset_id}.json")
+
     def _request(
         self, params: dict[str, str], parse: Callable[[bytes], T], url: str | None = None
     ) -> T:

@@ -23,7 +23,7 @@ import polars as pl
 
 from chicrime.clock import chicago_wall_clock, utc_now
 from chicrime.errors import DataDirConflictError, IncompletePullError, MassDeletionError
-from chicrime.ingest.boundaries import refresh_community_areas
+from chicrime.ingest.boundaries import refresh_community_areas, refresh_population
 from chicrime.ingest.client import SocrataClient, and_where, quote_literal
 from chicrime.ingest.records import normalise
 from chicrime.progress import LogProgress, ProgressFactory
@@ -257,15 +257,28 @@ class _Ingestion:
     def _after_commit(self) -> None:
         """Optional work once the run is committed: a failure here is a warning, never a failed
         run (the lake and state are already the new ones)."""
-        try:
-            refresh_community_areas(
-                self.client, self.settings.layout.community_areas, self.run.clock()
-            )
-        except Exception as exc:  # whatever goes wrong, the committed run stays a success
-            log.warning(
+        layout, now = self.settings.layout, self.run.clock()
+        steps = (
+            (
+                refresh_community_areas,
+                layout.community_areas,
                 "community-area boundaries not fetched; the map will use hexagons",
-                extra={"error": self.run.redact.line(str(exc) or type(exc).__name__)},
-            )
+            ),
+            (
+                refresh_population,
+                layout.population,
+                "community-area residents not fetched; "
+                "areas are ranked by incidents, not per resident",
+            ),
+        )
+        for refresh, path, consequence in steps:
+            try:
+                refresh(self.client, path, now)
+            except Exception as exc:  # whatever goes wrong, the committed run stays a success
+                log.warning(
+                    consequence,
+                    extra={"error": self.run.redact.line(str(exc) or type(exc).__name__)},
+                )
 
     def _pull(
         self,
