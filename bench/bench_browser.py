@@ -16,7 +16,7 @@
    filters for `--seconds`, over loopback.
 
 A filter change is made the way the panel's components make one: `dash_clientside.set_props`
-on the date picker (the same `updateProps` + `notifyObservers` a component's `setProps` does).
+on the two date fields (the same `updateProps` + `notifyObservers` a component's `setProps` does).
 It is drawn when every Plotly graph on the page has fired `plotly_afterplot` after it, no
 callback request is in flight, nothing is marked loading, and the DOM has been quiet for
 QUIET_MS; the time reported is to the last draw or DOM change, not to the end of the quiet wait.
@@ -117,7 +117,9 @@ HOOK_GRAPHS = """() => {
 
 CHANGE_DATES = """(dates) => {
     const started = performance.now();
-    window.dash_clientside.set_props("filter-dates", dates);
+    // Both date fields in one tick: the panel's gathering callback runs once for the two.
+    window.dash_clientside.set_props("filter-date-from", {value: dates.start});
+    window.dash_clientside.set_props("filter-date-to", {value: dates.end});
     return [started, performance.timeOrigin + started];
 }"""
 
@@ -229,14 +231,14 @@ def describe_lake(data_dir: Path) -> Lake:
 
 
 def dates_for(lake: Lake, selection: str, shift: int) -> dict[str, str]:
-    """The date picker's values: the default 30 days moved `shift` days back, or all time
+    """The date fields' values: the default 30 days moved `shift` days back, or all time
     starting `shift` days late (a new selection that still spans the whole lake)."""
     days = dt.timedelta(days=shift)
     if selection == "30-day":
         start, end = lake.default_start - days, lake.default_end - days
     else:
         start, end = lake.first + days, lake.last
-    return {"start_date": start.isoformat(), "end_date": end.isoformat()}
+    return {"start": start.isoformat(), "end": end.isoformat()}
 
 
 # -- the browser -----------------------------------------------------------------------------
@@ -337,13 +339,13 @@ class RouteDriver:
             self.map_responses.append(response)
 
     def open(self, base_url: str, dates: dict[str, str]) -> None:
-        query = f"?start={dates['start_date']}&end={dates['end_date']}"
+        query = f"?start={dates['start']}&end={dates['end']}"
         self.page.goto(base_url + self.route + query)
         self.page.wait_for_function(DRAWN_AFTER_LOAD, arg=QUIET_MS, polling=20)
         self.page.evaluate(HOOK_GRAPHS)
 
     def change(self, dates: dict[str, str]) -> tuple[float, float, tuple[Call, ...]]:
-        """Set the date picker; return the ms until drawn, until the last callback answer
+        """Set the date fields; return the ms until drawn, until the last callback answer
         arrived, and the callback requests it cost."""
         self.requests.clear()
         started, started_epoch = self.page.evaluate(CHANGE_DATES, dates)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from urllib.parse import urlencode
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, html
@@ -9,7 +12,7 @@ from dash import Input, Output, State, callback, html
 from chicrime.analytics import MAP_POINTS_MAX_DAYS, Filters
 from chicrime.app import charts, ids
 from chicrime.app.context import drill_callback, render_figure, selection
-from chicrime.app.figures import Figure
+from chicrime.app.figures import Figure, radius_text
 from chicrime.app.widgets import chart, page_heading
 
 
@@ -55,14 +58,16 @@ drill_callback(ids.MAP_GRAPH, "area")
     State(ids.FILTERS, "data"),
 )
 def show_incident(click: object, query: object) -> object:
-    """The clicked incident's details (the hover shows its type, time and arrest only)."""
+    """The clicked incident's details (the hover shows its type and arrest only), and a link
+    to the incidents around it."""
     filters = selection(query)
-    incident = None if filters is None else charts.clicked_incident(click, filters)
+    if filters is None or filters.days > MAP_POINTS_MAX_DAYS:
+        return None
+    incident = charts.clicked_incident(click, filters)
     if incident is None:
-        if filters is not None and filters.days > MAP_POINTS_MAX_DAYS:
-            return None
         return html.P("Click a dot for the incident's details.", className="small text-muted")
     arrest = "arrest made" if incident["arrest"] else "no arrest"
+    here = replace(filters, near=(incident["latitude"], incident["longitude"]))
     return dbc.Card(
         dbc.CardBody(
             [
@@ -72,6 +77,15 @@ def show_incident(click: object, query: object) -> object:
                 html.Div(
                     f"Location: {incident['latitude']:.5f}, {incident['longitude']:.5f}",
                     className="small text-muted",
+                ),
+                dbc.Button(
+                    f"Incidents within {radius_text(here.radius)} of here",
+                    id=ids.MAP_AROUND,
+                    href="/map?" + urlencode(here.to_query()),
+                    color="secondary",
+                    outline=True,
+                    size="sm",
+                    className="mt-2",
                 ),
             ]
         )

@@ -609,7 +609,7 @@ def test_a_click_on_the_points_map_shows_that_incident(
 ) -> None:
     """Traces run from the rarest type to the commonest, no arrest before arrest: the second
     dot of the commonest type's no-arrest trace is the second newest located such incident of
-    the week, and its card names it."""
+    the week, and its card names it and offers the incidents around it."""
     week = lake.filter(
         (pl.col("date").dt.date() >= dt.date(2024, 6, 24)) & pl.col("latitude").is_not_null()
     )
@@ -630,7 +630,8 @@ def test_a_click_on_the_points_map_shows_that_incident(
     assert card == (
         f"{commonest} {expected['date']:%a %d %b %Y, %H:%M} (Chicago time) · no arrest "
         f"Block: {expected['block']} "
-        f"Location: {expected['latitude']:.5f}, {expected['longitude']:.5f}"
+        f"Location: {expected['latitude']:.5f}, {expected['longitude']:.5f} "
+        "Incidents within ½ mile of here"
     )
 
 

@@ -156,3 +156,25 @@ def test_community_areas_travel_in_the_url_and_unknown_ones_are_dropped() -> Non
     kept = parsed.with_choices((), ())
     assert kept.community_areas == ("32", "8")
     assert kept.to_query()["area"] == "32|8"
+
+
+@pytest.mark.parametrize(
+    ("near", "radius", "expected"),
+    [
+        ("41.878114,-87.629798", "1", ((41.87811, -87.6298), 1.0, "41.87811,-87.62980", "1")),
+        (" 41.9 , -87.7 ", "0.5", ((41.9, -87.7), 0.5, "41.90000,-87.70000", None)),
+        ("41.9,-87.7", "3", ((41.9, -87.7), 0.5, "41.90000,-87.70000", None)),
+        ("40.7,-74.0", "1", (None, 0.5, None, None)),
+        ("41.9", "1", (None, 0.5, None, None)),
+        ("north,west", "", (None, 0.5, None, None)),
+    ],
+)
+def test_a_place_is_a_point_in_chicago_and_a_radius_of_the_choices(
+    near: str, radius: str, expected: tuple[object, ...]
+) -> None:
+    """Points outside Chicago's extent (New York) or not two numbers are dropped; a radius
+    not in 1/4, 1/2, 1, 2 miles (or without a place) is 1/2; the URL keeps 5 decimals and a
+    radius other than 1/2."""
+    parsed = Filters.from_query({"near": near, "radius": radius}, DEFAULT)
+    query = parsed.to_query()
+    assert (parsed.near, parsed.radius, query.get("near"), query.get("radius")) == expected

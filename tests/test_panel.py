@@ -111,6 +111,15 @@ def test_reset_sets_the_default_view_and_clears_the_notice(
             Filters(dt.date(2024, 3, 1), dt.date(2024, 3, 2), hour_from=8, hour_to=17),
             "01 Mar 2024 – 02 Mar 2024 (2 days) · 08:00–17:59",
         ),
+        (
+            Filters(
+                dt.date(2024, 3, 1),
+                dt.date(2024, 3, 2),
+                community_areas=("32",),
+                near=(41.8781, -87.6298),
+            ),
+            "01 Mar 2024 – 02 Mar 2024 (2 days) · area 32 · within ½ mile of 41.87810, -87.62980",
+        ),
     ],
 )
 def test_the_summary_names_every_filter_that_is_set(filters: Filters, expected: str) -> None:
@@ -137,6 +146,14 @@ def test_the_summary_names_every_filter_that_is_set(filters: Filters, expected: 
             ],
         ),
         (
+            {"near": "40.7,-74.0", "radius": "1"},
+            ["near=“40.7,-74.0” is not a point in Chicago (latitude,longitude): ignored."],
+        ),
+        (
+            {"area": "99|32"},
+            ["No community area “99” in the lake: ignored."],
+        ),
+        (
             {"start": "2023-12-01", "end": "2024-01-15"},
             [
                 "The lake holds incidents from 01 Jan 2024 to 30 Jun 2024: the dates were moved "
@@ -147,8 +164,31 @@ def test_the_summary_names_every_filter_that_is_set(filters: Filters, expected: 
 )
 def test_a_link_says_what_it_could_not_show(params: dict[str, str], expected: list[str]) -> None:
     """Each value the opened view does not show as written gets one sentence."""
-    shown = Filters(dt.date(2024, 3, 1), dt.date(2024, 3, 31), districts=("004",))
+    shown = Filters(
+        dt.date(2024, 3, 1), dt.date(2024, 3, 31), districts=("004",), community_areas=("32",)
+    )
     assert link_corrections(params, shown, SPAN) == expected
+
+
+def test_a_radius_that_is_no_choice_is_named_when_there_is_a_place() -> None:
+    """radius=3 around a place falls back to ½ mile and says so; 1.0 is the 1-mile choice."""
+    shown = Filters(dt.date(2024, 3, 1), dt.date(2024, 3, 31), near=(41.88, -87.63))
+    assert link_corrections({"near": "41.88,-87.63", "radius": "3"}, shown, SPAN) == [
+        "radius=“3” is not one of 0.25, 0.5, 1, 2 miles: 0.5 is used."
+    ]
+    one_mile = Filters(shown.start, shown.end, near=shown.near, radius=1.0)
+    assert link_corrections({"near": "41.88,-87.63", "radius": "1.0"}, one_mile, SPAN) == []
+
+
+def test_a_link_around_a_place_fills_the_place_fields(client: FlaskClient, app: dash.Dash) -> None:
+    """near and radius go into the latitude, longitude and radius fields."""
+    result = set_panel(
+        client, app, f"{ids.URL_SEARCH}.data", "?near=41.87811,-87.6298&radius=1&area=32"
+    )
+    assert result[ids.NEAR_LAT]["value"] == 41.87811
+    assert result[ids.NEAR_LON]["value"] == -87.6298
+    assert result[ids.RADIUS]["value"] == "1"
+    assert result[ids.AREA]["value"] == "32"
 
 
 @pytest.mark.parametrize(

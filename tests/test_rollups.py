@@ -45,7 +45,7 @@ ROWS = st.lists(
 )
 DAYS = st.dates(min_value=FIRST_DAY - dt.timedelta(days=15), max_value=LAST_DAY + dt.timedelta(15))
 FILTERS = st.builds(
-    lambda start, end, types, districts, arrest, domestic, hours, category, areas: Filters(
+    lambda start, end, types, districts, arrest, domestic, hours, category, areas, near: Filters(
         start=start,
         end=end,
         primary_types=tuple(sorted(types)),
@@ -56,6 +56,7 @@ FILTERS = st.builds(
         hour_to=hours[1],
         category=category,
         community_areas=tuple(sorted(areas)),
+        near=near,
     ),
     DAYS,
     DAYS,
@@ -66,6 +67,7 @@ FILTERS = st.builds(
     st.one_of(st.just((0, 23)), st.tuples(st.integers(0, 23), st.integers(0, 23))),
     st.sampled_from([None, *CATEGORY_CHOICES]),
     st.sets(st.sampled_from(sorted(AREA.values())), max_size=2),
+    st.sampled_from([None, LOOP, SOUTH]),
 )
 COUNTED = (
     "kpis",

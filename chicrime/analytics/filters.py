@@ -14,7 +14,20 @@ from dataclasses import dataclass, field, replace
 
 from chicrime.analytics.categories import CATEGORY_CHOICES
 
-__all__ = ["COMMUNITY_AREA_NUMBERS", "Filters", "parse_bool"]
+__all__ = [
+    "COMMUNITY_AREA_NUMBERS",
+    "DEFAULT_RADIUS",
+    "MILES_PER_DEGREE",
+    "RADII",
+    "Filters",
+    "parse_bool",
+]
+
+# "Around a place": incidents within a radius (miles) of a point inside Chicago's extent.
+RADII = (0.25, 0.5, 1.0, 2.0)
+DEFAULT_RADIUS = 0.5
+MILES_PER_DEGREE = 69.055  # of latitude; of longitude, times the cosine of the latitude
+_CHICAGO_LAT, _CHICAGO_LON = (41.6, 42.1), (-87.95, -87.5)
 
 # Chicago's 77 community areas, numbered 1..77 (unchanged since Edgewater was split off in 1980).
 COMMUNITY_AREA_NUMBERS = frozenset(str(number) for number in range(1, 78))
@@ -50,6 +63,28 @@ def _category(raw: object) -> str | None:
     return value if value in CATEGORY_CHOICES else None
 
 
+def _near(raw: object) -> tuple[float, float] | None:
+    """`"latitude,longitude"` of a point in Chicago's extent; anything else → None."""
+    parts = _text(raw).split(",")
+    if len(parts) != 2:
+        return None
+    try:
+        lat, lon = float(parts[0]), float(parts[1])
+    except ValueError:
+        return None
+    inside = _CHICAGO_LAT[0] <= lat <= _CHICAGO_LAT[1] and _CHICAGO_LON[0] <= lon <= _CHICAGO_LON[1]
+    return (lat, lon) if inside else None
+
+
+def _radius(raw: object) -> float:
+    """One of `RADII` (miles); anything else → `DEFAULT_RADIUS`."""
+    try:
+        value = float(_text(raw))
+    except ValueError:
+        return DEFAULT_RADIUS
+    return value if value in RADII else DEFAULT_RADIUS
+
+
 def _codes(raw: object) -> tuple[str, ...]:
     """A `|`-separated list of upper-case codes/labels; anything else is dropped."""
     values = (v.strip() for v in _text(raw).split("|"))
@@ -75,8 +110,14 @@ class Filters:
     hour_to: int = 23  # inclusive
     category: str | None = None  # one of `CATEGORY_CHOICES`
     community_areas: tuple[str, ...] = field(default=())  # numbers as stored, e.g. "32"
+    near: tuple[float, float] | None = None  # (latitude, longitude), to 5 decimals (~1 m)
+    radius: float = DEFAULT_RADIUS  # miles around `near`; one of `RADII`
 
     def __post_init__(self) -> None:
+        if self.near is not None:
+            object.__setattr__(self, "near", (round(self.near[0], 5), round(self.near[1], 5)))
+        else:
+            object.__setattr__(self, "radius", DEFAULT_RADIUS)  # no place, no radius
         if self.end < self.start:
             start, end = self.end, self.start
             object.__setattr__(self, "start", start)
@@ -122,6 +163,10 @@ class Filters:
             query["category"] = self.category
         if self.community_areas:
             query["area"] = "|".join(self.community_areas)
+        if self.near is not None:
+            query["near"] = f"{self.near[0]:.5f},{self.near[1]:.5f}"
+            if self.radius != DEFAULT_RADIUS:
+                query["radius"] = f"{self.radius:g}"
         if (self.hour_from, self.hour_to) != (0, 23):
             query["hours"] = f"{self.hour_from}-{self.hour_to}"
         return query
@@ -153,6 +198,8 @@ class Filters:
             hour_to=_hour(hour_to, 23),
             category=_category(params.get("category")),
             community_areas=_codes(params.get("area")),
+            near=_near(params.get("near")),
+            radius=_radius(params.get("radius")),
         )
 
     def within(self, first: dt.date, last: dt.date) -> Filters:

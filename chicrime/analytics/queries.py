@@ -206,6 +206,7 @@ def _filter_dimensions(f: Filters) -> set[str]:
         "hour": (f.hour_from, f.hour_to) != (0, 23),
         "fbi_code": f.category is not None,
         "community_area": bool(f.community_areas),
+        "location": f.near is not None,  # no rollup holds coordinates: the lake answers
     }
     return {dimension for dimension, restricted in used.items() if restricted}
 
@@ -228,6 +229,8 @@ def _filters_key(f: Filters) -> tuple[Hashable, ...]:
         f.hour_to,
         f.category,
         f.community_areas,
+        f.near,
+        f.radius,
     )
 
 

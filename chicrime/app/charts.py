@@ -60,6 +60,15 @@ def _outlines_url() -> str:
 
 
 def map_view(filters: Filters) -> tuple[Figure | None, str]:
+    """The map and its note, with the circle of an "around a place" selection drawn on it."""
+    figure, note = _map_of(filters)
+    if figure is not None and filters.near is not None:
+        label = f"within {figures.radius_text(filters.radius)}"
+        figure["data"].append(figures.circle_trace(filters.near, filters.radius, label))
+    return figure, note
+
+
+def _map_of(filters: Filters) -> tuple[Figure | None, str]:
     """Points for short ranges, over the community-area outlines when they are cached;
     otherwise an aggregate (areas by rate, else hexagons), with the note that says so."""
     context = current()

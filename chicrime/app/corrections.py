@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from chicrime.analytics.categories import CATEGORY_CHOICES
-from chicrime.analytics.filters import Filters, parse_bool
+from chicrime.analytics.filters import RADII, Filters, parse_bool
 
 __all__ = ["link_corrections"]
 
@@ -29,6 +29,13 @@ def _listed(values: list[str]) -> str:
     named = ", ".join(f"“{v}”" for v in values[:_SHOWN])
     more = len(values) - _SHOWN
     return named + (f" and {more} more" if more > 0 else "")
+
+
+def _is_radius(raw: str) -> bool:
+    try:
+        return float(raw) in RADII
+    except ValueError:
+        return False
 
 
 def _unknown(raw: str, kept: tuple[str, ...]) -> list[str]:
@@ -73,6 +80,14 @@ def link_corrections(
     if raw_category and shown.category is None:
         choices = ", ".join(CATEGORY_CHOICES)
         notes.append(f"category=“{raw_category}” is not one of {choices}: ignored.")
+    raw_near, raw_radius = params.get("near", "").strip(), params.get("radius", "").strip()
+    if raw_near and shown.near is None:
+        notes.append(f"near=“{raw_near}” is not a point in Chicago (latitude,longitude): ignored.")
+    if raw_radius and not _is_radius(raw_radius) and shown.near is not None:
+        miles = ", ".join(f"{r:g}" for r in RADII)
+        notes.append(
+            f"radius=“{raw_radius}” is not one of {miles} miles: {shown.radius:g} is used."
+        )
     raw_hours = params.get("hours", "").replace(" ", "")
     hours = raw_hours.split("-")
     whole = len(hours) == 2 and all(h.isascii() and h.isdigit() and int(h) <= 23 for h in hours)

@@ -8,20 +8,25 @@ query (tens of milliseconds for a map of 20,000 points).
 from __future__ import annotations
 
 import base64
+import math
 from typing import Any
 
 import polars as pl
+
+from chicrime.analytics.filters import MILES_PER_DEGREE
 
 __all__ = [
     "WEEKDAYS",
     "Figure",
     "arrest_rate_bar",
+    "circle_trace",
     "community_area_map",
     "hexagon_map",
     "incidents_line",
     "map_point_groups",
     "message_figure",
     "points_map",
+    "radius_text",
     "top_types_bar",
     "weekday_hour_heatmap",
 ]
@@ -357,6 +362,29 @@ def hexagon_map(cells: pl.DataFrame, geojson: dict[str, object], style: str) -> 
         "%{z:,} incidents<extra></extra>",
     )
     return _map([trace], "Incidents per hexagon", style)
+
+
+def radius_text(radius: float) -> str:
+    """A radius in miles as people say it: "½ mile", "1 mile", "2 miles"."""
+    words = {0.25: "¼ mile", 0.5: "½ mile", 1.0: "1 mile"}
+    return words.get(radius, f"{radius:g} miles")
+
+
+def circle_trace(near: tuple[float, float], radius: float, label: str) -> dict[str, Any]:
+    """The outline of the circle of `radius` miles around `near` (lat, lon), for a map."""
+    lat, lon = near
+    east = MILES_PER_DEGREE * math.cos(math.radians(lat))
+    turns = [2 * math.pi * step / 72 for step in range(73)]
+    return {
+        "type": "scattermap",
+        "mode": "lines",
+        "name": label,
+        "showlegend": False,
+        "lat": [round(lat + radius * math.sin(t) / MILES_PER_DEGREE, 6) for t in turns],
+        "lon": [round(lon + radius * math.cos(t) / east, 6) for t in turns],
+        "line": {"color": "#212529", "width": 2},
+        "hoverinfo": "skip",
+    }
 
 
 def community_area_map(rates: pl.DataFrame, geojson: dict[str, object], style: str) -> Figure:

@@ -24,13 +24,20 @@ from dash import ALL, Input, Output, State, dcc, html
 
 from chicrime.analytics import Filters
 from chicrime.analytics.categories import CATEGORY_CHOICES, CATEGORY_LABELS
-from chicrime.analytics.filters import COMMUNITY_AREA_NUMBERS
+from chicrime.analytics.filters import COMMUNITY_AREA_NUMBERS, RADII
 from chicrime.analytics.presets import PRESETS, preset_range
 from chicrime.app import ids
 from chicrime.app.context import current, selection
 from chicrime.app.corrections import link_corrections
+from chicrime.app.figures import radius_text
 
-__all__ = ["PAGES", "empty_lake_message", "register_callbacks", "shell_layout", "summary"]
+__all__ = [
+    "PAGES",
+    "empty_lake_message",
+    "register_callbacks",
+    "shell_layout",
+    "summary",
+]
 
 PAGES = (
     ("/", "Overview"),
@@ -182,6 +189,23 @@ def _filter_panel() -> dbc.Card:
                         ),
                     ],
                 ),
+                html.Div("Around a place", className="form-label mt-3 mb-1"),
+                dbc.Row(
+                    [
+                        dbc.Col(_coordinate(ids.NEAR_LAT, "Latitude", "41.8781")),
+                        dbc.Col(_coordinate(ids.NEAR_LON, "Longitude", "-87.6298")),
+                    ],
+                    className="g-2",
+                ),
+                dbc.Label("Within", html_for=ids.RADIUS, className="small mb-0"),
+                _choice(
+                    ids.RADIUS,
+                    [{"label": f"{radius_text(r)} of it", "value": f"{r:g}"} for r in RADII],
+                ),
+                html.Div(
+                    "Or click a dot on the map for “Incidents around here”.",
+                    className="form-text",
+                ),
                 html.Div("Arrest made", className="form-label mt-3 mb-1"),
                 dbc.RadioItems(id=ids.ARREST, options=_TRI_STATE, inline=True, className="mb-2"),
                 html.Div("Domestic", className="form-label mb-1"),
@@ -209,6 +233,23 @@ def _filter_panel() -> dbc.Card:
             ]
         ),
         className="mb-3",
+    )
+
+
+def _coordinate(component: str, label: str, example: str) -> html.Div:
+    """A labelled number field for a latitude or longitude (applied when it loses focus)."""
+    return html.Div(
+        [
+            dbc.Label(label, html_for=component, className="small mb-0"),
+            dbc.Input(
+                id=component,
+                type="number",
+                step="any",
+                debounce=True,
+                placeholder=example,
+                size="sm",
+            ),
+        ]
     )
 
 
@@ -305,6 +346,9 @@ def _panel_values(filters: Filters) -> tuple[Any, ...]:
         filters.category or "all",
         filters.districts[0] if filters.districts else "all",
         filters.community_areas[0] if filters.community_areas else "all",
+        None if filters.near is None else filters.near[0],
+        None if filters.near is None else filters.near[1],
+        f"{filters.radius:g}",
         tri(filters.arrest),
         tri(filters.domestic),
         str(filters.hour_from),
@@ -320,6 +364,9 @@ _PANEL = (
     (ids.CATEGORY, "value"),
     (ids.DISTRICT, "value"),
     (ids.AREA, "value"),
+    (ids.NEAR_LAT, "value"),
+    (ids.NEAR_LON, "value"),
+    (ids.RADIUS, "value"),
     (ids.ARREST, "value"),
     (ids.DOMESTIC, "value"),
     (ids.HOUR_FROM, "value"),
@@ -422,6 +469,9 @@ def summary(filters: Filters) -> str:
         parts.append("district " + ", ".join(filters.districts))
     if filters.community_areas:
         parts.append("area " + ", ".join(filters.community_areas))
+    if filters.near is not None:
+        lat, lon = filters.near
+        parts.append(f"within {radius_text(filters.radius)} of {lat:.5f}, {lon:.5f}")
     for name, value in (("arrest", filters.arrest), ("domestic", filters.domestic)):
         if value is not None:
             parts.append(f"{name}: {'yes' if value else 'no'}")
@@ -441,7 +491,8 @@ def mark_active(pathname: object, links: object) -> list[bool]:
 # both dates are set (the panel is filled from the URL first).
 _GATHER = """
     function (
-        start, end, types, category, district, area, arrest, domestic, hourFrom, hourTo
+        start, end, types, category, district, area, lat, lon, radius,
+        arrest, domestic, hourFrom, hourTo
     ) {
         const text = (value) => (typeof value === "string" ? value : "");
         if (!text(start) || !text(end)) { return window.dash_clientside.no_update; }
@@ -460,6 +511,8 @@ _GATHER = """
             category: chosen(category),
             district: chosen(district),
             area: chosen(area),
+            near: Number.isFinite(lat) && Number.isFinite(lon) ? lat + "," + lon : "",
+            radius: text(radius),
             arrest: chosen(arrest),
             domestic: chosen(domestic),
             hours: whole ? hourFrom + "-" + hourTo : "",
