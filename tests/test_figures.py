@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from chicrime.analytics.queries import TIME_SERIES_SCHEMA, WEEKDAY_HOUR_SCHEMA
+from chicrime.analytics.queries import MAP_POINTS_SCHEMA, TIME_SERIES_SCHEMA, WEEKDAY_HOUR_SCHEMA
 from chicrime.app import figures
 
 
@@ -66,3 +66,25 @@ def test_the_heatmap_without_an_hour_filter_draws_every_cell() -> None:
     assert sum(row.count(None) for row in trace["z"]) == 0
     assert trace["z"][2][9] == 1
     assert sum(map(sum, trace["z"])) == 1
+
+
+def test_a_dot_hovers_with_its_type_day_time_and_arrest() -> None:
+    """Per point only the wall-clock day and time travel as text; type and arrest are the
+    trace's. A circle around a place is a closed line of 73 points, starting due east."""
+    points = pl.DataFrame(
+        {
+            "date": [dt.datetime(2024, 6, 30, 19, 20), dt.datetime(2024, 6, 2, 7, 5)],
+            "primary_type": ["THEFT", "THEFT"],
+            "arrest": [False, False],
+            "block": ["000XX W MADISON ST", "001XX N STATE ST"],
+            "latitude": [41.88, 41.89],
+            "longitude": [-87.63, -87.62],
+        }
+    ).with_columns(id=pl.Series([2, 1]))
+    (trace,) = figures.points_map(points.select(MAP_POINTS_SCHEMA.names()), "white-bg")["data"]
+    assert trace["customdata"] == ["30 Jun 19:20", "02 Jun 07:05"]
+    assert trace["hovertemplate"].startswith("<b>THEFT</b><br>%{customdata} · no arrest")
+    circle = figures.circle_trace((41.88, -87.63), 1.0, "within 1 mile")
+    # East of the point: 1 mile / (69.055 cos 41.88°) = 1 / 51.4152 = 0.0194495° of longitude.
+    assert (len(circle["lat"]), circle["lat"][0], circle["lon"][0]) == (73, 41.88, -87.61055)
+    assert circle["lat"][18] == round(41.88 + 1 / 69.055, 6)
