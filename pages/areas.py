@@ -99,6 +99,7 @@ def _table(table_id: str, rows: list[dict[str, object]], columns: list[object]) 
         export_format="csv",
         export_headers="display",
         page_action="none",
+        virtualization=True,  # only the rows in view are in the page: a long table draws fast
         style_table={"maxHeight": "34rem", "overflowY": "auto"},
         style_cell={"fontSize": 13, "textAlign": "left"},
     )

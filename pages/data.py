@@ -55,8 +55,8 @@ dash.register_page(  # type: ignore[no-untyped-call]
 
 
 def _table(table_id: str, rows: list[dict[str, object]]) -> DataTable:
-    """Every row in a scrolling box (no pager, whose buttons have no accessible names), each
-    column sortable by a click on its header."""
+    """Every row in a scrolling box (no pager, whose buttons have no accessible names; only
+    the rows in view are drawn), each column sortable by a click on its header."""
     columns = list(rows[0]) if rows else []
     return DataTable(
         id=table_id + "-grid",
@@ -64,6 +64,7 @@ def _table(table_id: str, rows: list[dict[str, object]]) -> DataTable:
         data=rows,  # type: ignore[arg-type]
         columns=[{"name": c.replace("_", " "), "id": c} for c in columns],
         page_action="none",
+        virtualization=True,  # only the rows in view are in the page: a long table draws fast
         sort_action="native",
         style_table={"overflowX": "auto", "maxHeight": "32rem", "overflowY": "auto"},
         style_cell={
