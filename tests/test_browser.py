@@ -818,3 +818,33 @@ def test_a_dot_on_the_map_leads_to_the_incidents_around_it(
         " === n.toLocaleString('en-US') + ' incidents'",
         arg=expected,
     )
+
+
+def test_the_map_never_goes_blank_while_a_filter_changes(watched: Watched, base_url: str) -> None:
+    """From a filter change until the new dots are drawn, the map keeps the previous ones: its
+    centre, captured again and again for two seconds, never turns into an empty canvas (an
+    all-white PNG of the same size is ~0.5 kB; a patch of dots is tens of kB)."""
+    page = watched.page
+    page.goto(f"{base_url}/map?start=2024-06-01&end={END}")
+    wait_for_charts(page, 1)
+    page.wait_for_selector("#map-graph canvas")
+    page.wait_for_timeout(2000)
+    box = page.locator("#map-graph .js-plotly-plot").bounding_box()
+    assert box is not None
+    centre = {
+        "x": box["x"] + box["width"] / 2 - 80,
+        "y": box["y"] + box["height"] / 2 - 80,
+        "width": 160,
+        "height": 160,
+    }
+    corner = {**centre, "x": box["x"] + box["width"] - 170, "y": box["y"] + box["height"] - 170}
+    blank = len(page.screenshot(clip=corner))
+    page.evaluate(
+        "() => window.dash_clientside.set_props('filter-date-from', {value: '2024-06-10'})"
+    )
+    sizes = []
+    deadline = dt.datetime.now() + dt.timedelta(seconds=2)
+    while dt.datetime.now() < deadline:
+        sizes.append(len(page.screenshot(clip=centre)))
+    assert len(sizes) >= 5
+    assert min(sizes) > 10 * blank, sizes
