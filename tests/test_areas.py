@@ -26,6 +26,8 @@ BOUNDARIES = {
         {"type": "Feature", "properties": {"area_numbe": "25", "community": "AUSTIN"}},
         {"type": "Feature", "properties": {"area_numbe": "01", "community": "ROGERS PARK"}},
         {"type": "Feature", "properties": {"area_numbe": "", "community": "NOWHERE"}},
+        {"type": "Feature", "properties": {"area_numbe": "N/A", "community": "NOWHERE"}},
+        {"type": "Feature", "properties": {"area_numbe": "7", "community": " "}},
         {"type": "Feature", "properties": None},
         "not a feature",
     ],
