@@ -55,9 +55,9 @@ def area_names(boundaries: Mapping[str, object] | None) -> dict[str, str]:
         if not isinstance(properties, dict):
             continue
         number, name = properties.get("area_numbe"), properties.get("community")
-        if isinstance(number, str) and number.strip().isdigit() and isinstance(name, str):
-            if name.strip():
-                names[str(int(number))] = name.strip().upper()
+        named = isinstance(name, str) and bool(name.strip())
+        if isinstance(number, str) and number.strip().isdigit() and named:
+            names[str(int(number))] = str(name).strip().upper()
     return names
 
 
