@@ -95,6 +95,8 @@ ROLLUPS = (
     Rollup(
         "month_area", "month", ("community_area", "primary_type", "fbi_code", "arrest", "domestic")
     ),
+    # Last: it answers only ward rankings, which no other rollup can.
+    Rollup("month_ward", "month", ("ward", "arrest", "domestic")),
 )
 
 # The rollups' columns: bumped whenever a rollup gains or loses one (2: fbi_code added).
