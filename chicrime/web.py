@@ -47,6 +47,9 @@ def serve(settings: Settings, host: str, port: int, workers: int, threads: int) 
             "threads": threads,
             "worker_class": "gthread",
             "timeout": 120,
+            # Keep idle connections open as long as a browser or proxy reuses them (gunicorn's
+            # default, 2 s, closes some just as a client sends on them: a reset request).
+            "keepalive": 75,
             "control_socket_disable": True,
             "accesslog": "-",
             "errorlog": "-",
