@@ -92,6 +92,7 @@ def comparison_table(frame: pl.DataFrame) -> DataTable:
         sort_action="native",
         export_format="csv",
         export_headers="display",
+        style_table={"overflowX": "auto"},  # scrolls inside its card on a phone
         style_cell={"fontSize": 13, "textAlign": "left"},
         style_data_conditional=[
             {"if": {"filter_query": "{small} eq true", "column_id": "percent"}, "color": "#6c757d"},
