@@ -29,6 +29,15 @@ _AREA_COLUMNS = (
 _PLACE_NAMES = {"district": "District", "ward": "Ward"}
 
 
+def _place_columns(place: Literal["district", "ward"]) -> list[object]:
+    return [
+        table_column(place, _PLACE_NAMES[place], None),
+        table_column("incidents", "Incidents", ","),
+        table_column("share", "Share (%)", ".1f"),
+        table_column("arrest_rate", "Arrest rate (%)", ".1f"),
+    ]
+
+
 def layout(**_query: str) -> html.Div:
     return html.Div(
         [
@@ -37,14 +46,34 @@ def layout(**_query: str) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(chart(ids.AREAS_MAP, 620), lg=6),
-                    dbc.Col(html.Div(id=ids.AREAS_TABLE, className="mb-3"), lg=6),
+                    dbc.Col(
+                        html.Div(
+                            _table(
+                                ids.AREAS_TABLE,
+                                [table_column(k, name, n) for k, name, n in _AREA_COLUMNS],
+                            ),
+                            id=ids.AREAS_TABLE,
+                            className="mb-3",
+                        ),
+                        lg=6,
+                    ),
                 ]
             ),
             chart(ids.AREAS_SERIES),
             dbc.Row(
                 [
-                    dbc.Col([html.H2("Districts", className="h5"), html.Div(id=ids.DISTRICTS)]),
-                    dbc.Col([html.H2("Wards", className="h5"), html.Div(id=ids.WARDS)]),
+                    dbc.Col(
+                        [
+                            html.H2("Districts", className="h5"),
+                            _table(ids.DISTRICTS, _place_columns("district")),
+                        ]
+                    ),
+                    dbc.Col(
+                        [
+                            html.H2("Wards", className="h5"),
+                            _table(ids.WARDS, _place_columns("ward")),
+                        ]
+                    ),
                 ],
                 className="mb-3",
             ),
@@ -90,10 +119,12 @@ def area_rows(rates: pl.DataFrame) -> list[dict[str, object]]:
     ]
 
 
-def _table(table_id: str, rows: list[dict[str, object]], columns: list[object]) -> DataTable:
+def _table(table_id: str, columns: list[object]) -> DataTable:
+    """A ranking table, filled by a callback: its rows change with the selection, the table
+    itself stays (re-creating it per change costs more than the new rows)."""
     return DataTable(
         id=table_id + "-grid",
-        data=rows,  # type: ignore[arg-type]
+        data=[],
         columns=columns,  # type: ignore[arg-type]
         sort_action="native",
         export_format="csv",
@@ -107,11 +138,11 @@ def _table(table_id: str, rows: list[dict[str, object]], columns: list[object]) 
 
 @callback(
     Output(ids.AREAS_MAP, "figure"),
-    Output(ids.AREAS_TABLE, "children"),
+    Output(ids.AREAS_TABLE + "-grid", "data"),
     Output(ids.AREAS_NOTE, "children"),
     Input(ids.FILTERS, "data"),
 )
-def show_areas(query: object) -> tuple[Figure, object, str]:
+def show_areas(query: object) -> tuple[Figure, list[dict[str, object]], str]:
     filters = selection(query)
     if filters is None:
         raise dash.exceptions.PreventUpdate
@@ -122,15 +153,13 @@ def show_areas(query: object) -> tuple[Figure, object, str]:
         "successful ingestion.",
         "Community areas",
     )
-    columns = [table_column(key, name, number) for key, name, number in _AREA_COLUMNS]
-    table = _table(ids.AREAS_TABLE, area_rows(rates), columns)
-    return figure, table, population_note(analytics.population())
+    return figure, area_rows(rates), population_note(analytics.population())
 
 
-def _place_table(filters: Filters, place: Literal["district", "ward"]) -> DataTable:
+def _place_rows(filters: Filters, place: Literal["district", "ward"]) -> list[dict[str, object]]:
     counts = current().analytics.place_counts(filters, place)
     total = max(int(counts.get_column("incidents").sum()), 1)
-    rows = [
+    return [
         {
             place: value,
             "incidents": incidents,
@@ -139,25 +168,18 @@ def _place_table(filters: Filters, place: Literal["district", "ward"]) -> DataTa
         }
         for value, incidents, arrests in counts.iter_rows()
     ]
-    columns = [
-        table_column(place, _PLACE_NAMES[place], None),
-        table_column("incidents", "Incidents", ","),
-        table_column("share", "Share (%)", ".1f"),
-        table_column("arrest_rate", "Arrest rate (%)", ".1f"),
-    ]
-    return _table(ids.DISTRICTS if place == "district" else ids.WARDS, rows, columns)
 
 
 @callback(
-    Output(ids.DISTRICTS, "children"),
-    Output(ids.WARDS, "children"),
+    Output(ids.DISTRICTS + "-grid", "data"),
+    Output(ids.WARDS + "-grid", "data"),
     Input(ids.FILTERS, "data"),
 )
-def show_places(query: object) -> tuple[object, object]:
+def show_places(query: object) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     filters = selection(query)
     if filters is None:
         raise dash.exceptions.PreventUpdate
-    return _place_table(filters, "district"), _place_table(filters, "ward")
+    return _place_rows(filters, "district"), _place_rows(filters, "ward")
 
 
 drill_callback(ids.AREAS_MAP, "area")
