@@ -21,6 +21,9 @@ __all__ = [
     "RADII",
     "Filters",
     "parse_bool",
+    "parse_date",
+    "parse_hour",
+    "parse_radius",
 ]
 
 # "Around a place": incidents within a radius (miles) of a point inside Chicago's extent.
@@ -46,15 +49,22 @@ def parse_bool(raw: object) -> bool | None:
     return {"true": True, "false": False}.get(_text(raw).lower())
 
 
-def _date(raw: object) -> dt.date | None:
+def parse_date(raw: object) -> dt.date | None:
+    """A `YYYY-MM-DD` day (surrounding blanks ignored); anything else → None."""
     try:
         return dt.date.fromisoformat(_text(raw))
     except ValueError:
         return None
 
 
+def parse_hour(raw: str) -> int | None:
+    """An hour of the day, 0..23, in one or two ASCII digits; anything else → None."""
+    return int(raw) if _HOUR.fullmatch(raw) and int(raw) <= 23 else None
+
+
 def _hour(raw: str, default: int) -> int:
-    return int(raw) if _HOUR.fullmatch(raw) and int(raw) <= 23 else default
+    hour = parse_hour(raw)
+    return default if hour is None else hour
 
 
 def _category(raw: object) -> str | None:
@@ -76,13 +86,13 @@ def _near(raw: object) -> tuple[float, float] | None:
     return (lat, lon) if inside else None
 
 
-def _radius(raw: object) -> float:
-    """One of `RADII` (miles); anything else → `DEFAULT_RADIUS`."""
+def parse_radius(raw: object) -> float | None:
+    """One of `RADII` (miles, "0.5" or ".5" alike); anything else → None."""
     try:
         value = float(_text(raw))
     except ValueError:
-        return DEFAULT_RADIUS
-    return value if value in RADII else DEFAULT_RADIUS
+        return None
+    return value if value in RADII else None
 
 
 def _codes(raw: object) -> tuple[str, ...]:
@@ -183,8 +193,8 @@ class Filters:
 
         Never raises, whatever the values are (a crafted request can send numbers, lists, dicts).
         """
-        start = _date(params.get("start")) or default_range[0]
-        end = _date(params.get("end")) or default_range[1]
+        start = parse_date(params.get("start")) or default_range[0]
+        end = parse_date(params.get("end")) or default_range[1]
         hours = _text(params.get("hours")).split("-")
         hour_from, hour_to = (hours[0].strip(), hours[1].strip()) if len(hours) == 2 else ("", "")
         return cls(
@@ -199,7 +209,7 @@ class Filters:
             category=_category(params.get("category")),
             community_areas=_codes(params.get("area")),
             near=_near(params.get("near")),
-            radius=_radius(params.get("radius")),
+            radius=parse_radius(params.get("radius")) or DEFAULT_RADIUS,
         )
 
     def within(self, first: dt.date, last: dt.date) -> Filters:

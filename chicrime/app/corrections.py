@@ -11,31 +11,24 @@ import datetime as dt
 from collections.abc import Mapping
 
 from chicrime.analytics.categories import CATEGORY_CHOICES
-from chicrime.analytics.filters import RADII, Filters, parse_bool
+from chicrime.analytics.filters import (
+    RADII,
+    Filters,
+    parse_bool,
+    parse_date,
+    parse_hour,
+    parse_radius,
+)
 
 __all__ = ["link_corrections"]
 
 _SHOWN = 3  # unknown values named one by one; more are counted
 
 
-def _date(raw: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(raw.strip())
-    except ValueError:
-        return None
-
-
 def _listed(values: list[str]) -> str:
     named = ", ".join(f"“{v}”" for v in values[:_SHOWN])
     more = len(values) - _SHOWN
     return named + (f" and {more} more" if more > 0 else "")
-
-
-def _is_radius(raw: str) -> bool:
-    try:
-        return float(raw) in RADII
-    except ValueError:
-        return False
 
 
 def _unknown(raw: str, kept: tuple[str, ...]) -> list[str]:
@@ -50,7 +43,7 @@ def link_corrections(
     in the lake's date range `span`) does not show as written; [] when it shows them all."""
     notes: list[str] = []
     raw_start, raw_end = params.get("start", ""), params.get("end", "")
-    start, end = _date(raw_start), _date(raw_end)
+    start, end = parse_date(raw_start), parse_date(raw_end)
     for name, raw, parsed in (("start", raw_start, start), ("end", raw_end, end)):
         if raw.strip() and parsed is None:
             notes.append(f"The {name} date “{raw}” is not a date (YYYY-MM-DD): default used.")
@@ -83,14 +76,14 @@ def link_corrections(
     raw_near, raw_radius = params.get("near", "").strip(), params.get("radius", "").strip()
     if raw_near and shown.near is None:
         notes.append(f"near=“{raw_near}” is not a point in Chicago (latitude,longitude): ignored.")
-    if raw_radius and not _is_radius(raw_radius) and shown.near is not None:
+    if raw_radius and parse_radius(raw_radius) is None and shown.near is not None:
         miles = ", ".join(f"{r:g}" for r in RADII)
         notes.append(
             f"radius=“{raw_radius}” is not one of {miles} miles: {shown.radius:g} is used."
         )
     raw_hours = params.get("hours", "").replace(" ", "")
     hours = raw_hours.split("-")
-    whole = len(hours) == 2 and all(h.isascii() and h.isdigit() and int(h) <= 23 for h in hours)
+    whole = len(hours) == 2 and all(parse_hour(hour) is not None for hour in hours)
     if raw_hours and not whole:
         notes.append(
             f"hours=“{raw_hours}” is not a range of hours 0–23 such as 8-17 (or 22-4 overnight): "
