@@ -58,7 +58,7 @@ drill_callback(ids.MAP_GRAPH, "area")
     State(ids.FILTERS, "data"),
 )
 def show_incident(click: object, query: object) -> object:
-    """The clicked incident's details (the hover shows its type and arrest only), and a link
+    """The clicked incident's details (the hover shows its type, day, time and arrest), and a link
     to the incidents around it."""
     filters = selection(query)
     if filters is None or filters.days > MAP_POINTS_MAX_DAYS:

@@ -236,21 +236,17 @@ def _filter_panel() -> dbc.Card:
     )
 
 
+def _labelled(component: str, label: str, field: Any) -> html.Div:
+    """`field` under its small label (which names it for screen readers)."""
+    return html.Div([dbc.Label(label, html_for=component, className="small mb-0"), field])
+
+
 def _coordinate(component: str, label: str, example: str) -> html.Div:
     """A labelled number field for a latitude or longitude (applied when it loses focus)."""
-    return html.Div(
-        [
-            dbc.Label(label, html_for=component, className="small mb-0"),
-            dbc.Input(
-                id=component,
-                type="number",
-                step="any",
-                debounce=True,
-                placeholder=example,
-                size="sm",
-            ),
-        ]
+    field = dbc.Input(
+        id=component, type="number", step="any", debounce=True, placeholder=example, size="sm"
     )
+    return _labelled(component, label, field)
 
 
 def _date_choice(component: str, label: str, first: str | None, last: str | None) -> html.Div:
@@ -258,29 +254,16 @@ def _date_choice(component: str, label: str, first: str | None, last: str | None
     date wheel on phones), limited to the lake's days. Dash types `dcc.Input.type` without
     "date", but the component renders any input type and reports the value as YYYY-MM-DD."""
     kind: Any = "date"
-    return html.Div(
-        [
-            dbc.Label(label, html_for=component, className="small mb-0"),
-            dcc.Input(
-                id=component,
-                type=kind,
-                min=first,
-                max=last,
-                className="form-control form-control-sm",
-            ),
-        ]
+    field = dcc.Input(
+        id=component, type=kind, min=first, max=last, className="form-control form-control-sm"
     )
+    return _labelled(component, label, field)
 
 
 def _hour_choice(component: str, label: str, minutes: str) -> html.Div:
     """A labelled choice of hour 0..23, shown as a time of day ("22:00", or "04:59" for To)."""
     options = [{"label": f"{hour:02d}{minutes}", "value": str(hour)} for hour in range(24)]
-    return html.Div(
-        [
-            dbc.Label(label, html_for=component, className="small mb-0"),
-            _choice(component, options),
-        ]
-    )
+    return _labelled(component, label, _choice(component, options))
 
 
 _FILTERS_LANDMARK: dict[str, Any] = {"aria-label": "Filters"}
@@ -397,10 +380,10 @@ def apply_url(search: object, _reset: object, *presets_and_dates: object) -> Any
     entry) and gets a notice of what it could not show."""
     trigger = dash.ctx.triggered_id
     start, end = presets_and_dates[-2:]
-    unchanged = (dash.no_update,) * len(_PANEL)
     for name, _label in PRESETS:
         if trigger == _preset_id(name):
-            return (*_preset_dates(name, start, end), *unchanged[2:], *unchanged[:2])
+            # The two dates; the rest of the panel, the URL mark and the notice stay.
+            return (*_preset_dates(name, start, end), *(dash.no_update,) * len(_PANEL))
     params = {} if trigger == ids.RESET else dict(parse_qsl(_text(search).lstrip("?")))
     filters = selection(params)
     span = current().analytics.date_range()
@@ -487,8 +470,8 @@ def mark_active(pathname: object, links: object) -> list[bool]:
 
 
 # The panel's values as the query dict the server reads (`Filters.from_query`): text only, a
-# list of choices joined with "|", "all" as unset, the hour slider as "from-to". Nothing until
-# both dates are set (the panel is filled from the URL first).
+# list of choices joined with "|", "all" as unset, the hour choices as "from-to", the place as
+# "lat,lon". Nothing until both dates are set (the panel is filled from the URL first).
 _GATHER = """
     function (
         start, end, types, category, district, area, lat, lon, radius,
@@ -552,8 +535,6 @@ _WRITE_URL = """
     }
 """
 
-# A chart click's narrowed search (`chicrime.app.context.drill_search`) into the address bar,
-# pushed as a new entry; the panel then follows the URL.
 # Types matching the search: an exact name first, then names that start with it, then names
 # that contain it, each alphabetically; ticked types always stay listed, on top.
 _LIST_TYPES = """
@@ -575,11 +556,13 @@ _LIST_TYPES = """
 _FOLD_PANEL = """
     function (clicks, _path, open) {
         const ctx = window.dash_clientside.callback_context;
-        const clicked = ctx.triggered.some((t) => t.prop_id.startsWith("filter-panel-toggle"));
+        const clicked = ctx.triggered.some((t) => t.prop_id.startsWith("filter-panel-toggle."));
         return clicked ? !open : window.innerWidth >= 992;
     }
 """
 
+# A chart click's narrowed search (`chicrime.app.context.drill_search`) into the address bar,
+# pushed as a new entry; the panel then follows the URL.
 _GO_TO = """
     function (search) {
         if (typeof search !== "string") { return window.dash_clientside.no_update; }
