@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 
 import polars as pl
@@ -18,7 +19,7 @@ from chicrime.ingest.pipeline import ingest_once
 from chicrime.settings import Settings
 from chicrime.store.lake import Lake
 from tests.conftest import api_row, expected_lake, lake_rows, read_lake
-from tests.socrata_server import Fault, SocrataDataset, SocrataServer
+from tests.socrata_server import Fault, RecordedRequest, SocrataDataset, SocrataServer
 
 JULY = dt.datetime(2024, 7, 1, 12, tzinfo=dt.UTC)
 
@@ -443,6 +444,27 @@ def test_unreachable_api_fails_cleanly(settings: Settings) -> None:
     assert not (unreachable.layout.lake_dir / "crimes").exists()
 
 
+def ingest_twice(
+    tmp_path: Path,
+    *,
+    geojson: Mapping[str, bytes] | None = None,
+    tables: Mapping[str, bytes] | None = None,
+) -> tuple[Settings, list[RecordedRequest]]:
+    """Two successful runs against a portal with `base_rows` and these other datasets; the
+    settings used and every request the portal received."""
+    with SocrataServer(
+        {"ijzp-q8t2": SocrataDataset(base_rows())}, geojson=geojson, tables=tables
+    ) as server:
+        config = Settings(
+            soda_base_url=server.base_url,
+            data_dir=tmp_path / "data",
+            start_date=dt.date(2024, 1, 1),
+        )
+        ingest_once(config, clock=clock)
+        ingest_once(config, clock=clock)
+        return config, list(server.requests)
+
+
 def test_community_area_boundaries_are_cached_after_a_run(tmp_path: Path) -> None:
     """A successful run caches the portal's community areas once; a fresh copy is not refetched."""
     areas = {
@@ -455,19 +477,8 @@ def test_community_area_boundaries_are_cached_after_a_run(tmp_path: Path) -> Non
             }
         ],
     }
-    dataset = SocrataDataset(base_rows())
-    with SocrataServer(
-        {"ijzp-q8t2": dataset}, geojson={"igwz-8jzy": json.dumps(areas).encode()}
-    ) as server:
-        config = Settings(
-            soda_base_url=server.base_url,
-            data_dir=tmp_path / "data",
-            start_date=dt.date(2024, 1, 1),
-        )
-        ingest_once(config, clock=clock)
-        ingest_once(config, clock=clock)
-        geo_requests = [r for r in server.requests if r.path.endswith(".geojson")]
-
+    config, requests = ingest_twice(tmp_path, geojson={"igwz-8jzy": json.dumps(areas).encode()})
+    geo_requests = [r for r in requests if r.path.endswith(".geojson")]
     cached = config.data_dir / "geo" / "community_areas.geojson"
     assert json.loads(cached.read_text()) == areas
     assert len(geo_requests) == 1
@@ -487,18 +498,8 @@ def test_residents_per_area_come_from_the_newest_complete_acs_year(tmp_path: Pat
     rows = [*acs_rows("2019", 77, first=5000), *acs_rows("2023", 77), *acs_rows("2024", 5)]
     rows[77 + 11]["total_population"] = "1012.0"
     rows[77 + 12]["total_population"] = "not a number"
-    with SocrataServer(
-        {"ijzp-q8t2": SocrataDataset(base_rows())},
-        tables={"t68z-cikk": json.dumps(rows).encode()},
-    ) as server:
-        config = Settings(
-            soda_base_url=server.base_url,
-            data_dir=tmp_path / "data",
-            start_date=dt.date(2024, 1, 1),
-        )
-        ingest_once(config, clock=clock)
-        ingest_once(config, clock=clock)
-        asked = [r for r in server.requests if r.path == "/resource/t68z-cikk.json"]
+    config, requests = ingest_twice(tmp_path, tables={"t68z-cikk": json.dumps(rows).encode()})
+    asked = [r for r in requests if r.path == "/resource/t68z-cikk.json"]
 
     cached = json.loads((config.data_dir / "geo" / "population.json").read_text())
     expected = {f"AREA {n}": 1000 + n for n in range(1, 78) if n != 13}
