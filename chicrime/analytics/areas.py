@@ -77,11 +77,6 @@ def population_of(document: Mapping[str, object] | None) -> Population | None:
     return Population(year, counts, document.get("synthetic") is True) if counts else None
 
 
-def _by_number(area: str) -> tuple[int, str]:
-    """Numbers in numeric order ("2" before "10"), anything else after them."""
-    return (int(area), "") if area.isdigit() else (1 << 30, area)
-
-
 def area_rates(
     counts: pl.DataFrame, names: Mapping[str, str], population: Population | None
 ) -> pl.DataFrame:
@@ -89,9 +84,7 @@ def area_rates(
     residents and incidents per 100,000 residents. Every named area is listed, 0 incidents
     included; highest rate first, then most incidents, then by number."""
     residents = population.residents if population else {}
-    numbers = sorted(
-        set(names) | set(counts.get_column("community_area").drop_nulls()), key=_by_number
-    )
+    numbers = sorted(set(names) | set(counts.get_column("community_area").drop_nulls()))
     places = pl.DataFrame(
         {
             "community_area": numbers,
@@ -104,9 +97,14 @@ def area_rates(
         places.join(counts.select("community_area", "incidents"), on="community_area", how="left")
         .with_columns(pl.col("incidents").fill_null(0))
         .with_columns(rate=pl.col("incidents") * PER_RESIDENTS / pl.col("population"))
-        .sort(
-            ["rate", "incidents", pl.col("community_area").cast(pl.Int64, strict=False)],
-            descending=[True, True, False],
+        .sort(  # ties by number ("2" before "10"), anything not a number after them
+            [
+                "rate",
+                "incidents",
+                pl.col("community_area").cast(pl.Int64, strict=False),
+                "community_area",
+            ],
+            descending=[True, True, False, False],
             nulls_last=True,
         )
         .select(AREA_RATES_SCHEMA.names())
