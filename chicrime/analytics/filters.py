@@ -8,6 +8,7 @@ dropped and the default used instead, so any link or crafted request opens a wor
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ __all__ = [
     "MILES_PER_DEGREE",
     "RADII",
     "Filters",
+    "miles_per_degree_east",
     "parse_bool",
     "parse_date",
     "parse_hour",
@@ -93,6 +95,11 @@ def parse_radius(raw: object) -> float | None:
     except ValueError:
         return None
     return value if value in RADII else None
+
+
+def miles_per_degree_east(latitude: float) -> float:
+    """Miles in a degree of longitude at `latitude` (on the plane tangent there)."""
+    return MILES_PER_DEGREE * math.cos(math.radians(latitude))
 
 
 def _codes(raw: object) -> tuple[str, ...]:

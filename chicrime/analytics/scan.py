@@ -10,7 +10,6 @@ rollups (`chicrime.store.rollups`) are read the same way: `rolled_up` selects th
 from __future__ import annotations
 
 import datetime as dt
-import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from chicrime.analytics.categories import CATEGORY_CODES
-from chicrime.analytics.filters import MILES_PER_DEGREE, Filters
+from chicrime.analytics.filters import MILES_PER_DEGREE, Filters, miles_per_degree_east
 from chicrime.store.facts import VersionFacts, read_facts
 from chicrime.store.rollups import ROLLUPS, Rollup, rollup_path
 from chicrime.store.versions import current_version, version_partitions
@@ -144,7 +143,7 @@ def _conditions(f: Filters, hour: str = 'hour("date")') -> tuple[str, list[objec
     if f.near is not None:
         # Distance in miles on a plane tangent at the point: within 0.1 % up to 2 miles.
         lat, lon = f.near
-        east = MILES_PER_DEGREE * math.cos(math.radians(lat))
+        east = miles_per_degree_east(lat)
         clauses.append("pow((latitude - ?) * ?, 2) + pow((longitude - ?) * ?, 2) <= ?")
         params += [lat, MILES_PER_DEGREE, lon, east, f.radius**2]
     if (f.hour_from, f.hour_to) != (0, 23):

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from chicrime.analytics.filters import MILES_PER_DEGREE
+from chicrime.analytics.filters import MILES_PER_DEGREE, miles_per_degree_east
 
 __all__ = [
     "WEEKDAYS",
@@ -376,7 +376,7 @@ def radius_text(radius: float) -> str:
 def circle_trace(near: tuple[float, float], radius: float, label: str) -> dict[str, Any]:
     """The outline of the circle of `radius` miles around `near` (lat, lon), for a map."""
     lat, lon = near
-    east = MILES_PER_DEGREE * math.cos(math.radians(lat))
+    east = miles_per_degree_east(lat)
     turns = [2 * math.pi * step / 72 for step in range(73)]
     return {
         "type": "scattermap",
