@@ -168,6 +168,7 @@ class _DemoRun:
                 self._ids_not_generated(staging),
                 label=f"d{run_id:06d}",
                 staged_always_win=True,
+                restart_history=True,
             )
         self.run.finished(run_id, committed)
         return DemoResult(run_id, start, end, seed, committed.totals, committed.watermark_after)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,10 +12,18 @@ import pytest
 import stamina
 
 from chicrime.settings import Settings
+from chicrime.store.history import Observation
 from chicrime.store.schema import LAKE_SCHEMA
 from tests.socrata_server import SocrataDataset, SocrataServer
 
 DATASET_ID = "ijzp-q8t2"
+
+_RUN_IDS = itertools.count(1)
+
+
+def observed() -> Observation:
+    """A commit's observation for tests that drive the lake directly: a new run id each time."""
+    return Observation(next(_RUN_IDS), dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
 
 
 def api_row(

@@ -43,7 +43,7 @@ from chicrime.ingest.records import normalise
 from chicrime.store.lake import Lake
 from chicrime.store.staging import Staging
 from chicrime.store.state import RunTotals, StateStore
-from tests.conftest import api_row
+from tests.conftest import api_row, observed
 
 # Three places in the city, far enough apart to fall in three different hexagons.
 LOOP = (41.88, -87.63)
@@ -141,7 +141,9 @@ def commit_rows(data_dir: Path, rows: list[dict[str, object]], label: str) -> st
     staging = Staging(data_dir / "staging" / label)
     staging.add(normalised.rows)
     lake = Lake(data_dir / "lake")
-    return lake.commit(staging, lake.plan_merge(staging, ()), label=label).version
+    return lake.commit(
+        staging, lake.plan_merge(staging, ()), label=label, observation=observed()
+    ).version
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from chicrime.ingest.records import normalise
 from chicrime.settings import Settings
 from chicrime.store.lake import Lake
 from chicrime.store.staging import Staging
-from tests.conftest import api_row
+from tests.conftest import api_row, observed
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def fill_lake(data_dir: Path, rows: list[dict[str, object]]) -> None:
     raw = [{k: str(v).lower() if isinstance(v, bool) else v for k, v in r.items()} for r in rows]
     staging.add(normalise(pl.DataFrame(raw)).rows)
     lake = Lake(data_dir / "lake")
-    lake.commit(staging, lake.plan_merge(staging, []), label="t")
+    lake.commit(staging, lake.plan_merge(staging, []), label="t", observation=observed())
 
 
 def test_empty_lake_says_which_command_to_run(client: FlaskClient) -> None:

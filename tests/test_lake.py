@@ -13,7 +13,7 @@ from chicrime.errors import LakeError
 from chicrime.ingest.records import normalise
 from chicrime.store.lake import Lake
 from chicrime.store.staging import Staging
-from tests.conftest import api_row, read_lake
+from tests.conftest import api_row, observed, read_lake
 
 
 def staged(tmp_path: Path, *pages: list[dict[str, object]]) -> Staging:
@@ -27,7 +27,7 @@ def staged(tmp_path: Path, *pages: list[dict[str, object]]) -> Staging:
 
 
 def commit(lake: Lake, staging: Staging, deleted: tuple[int, ...] = (), label: str = "t") -> None:
-    lake.commit(staging, lake.plan_merge(staging, deleted), label=label)
+    lake.commit(staging, lake.plan_merge(staging, deleted), label=label, observation=observed())
 
 
 def test_latest_updated_on_wins_within_a_run_and_against_the_lake(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_date_move_rewrites_both_months_and_keeps_one_row(tmp_path: Path) -> Non
     plan_staging = staged(tmp_path, [api_row(1, "2024-04-05T00:00:00", "2024-05-01T00:00:00")])
     plan = lake.plan_merge(plan_staging, [])
     assert plan.partitions == [(2024, 1), (2024, 4)]
-    stats = lake.commit(plan_staging, plan, label="m")
+    stats = lake.commit(plan_staging, plan, label="m", observation=observed())
 
     assert stats.partitions_rewritten == 2
     assert read_lake(tmp_path).select("id", "month").rows() == [(1, 4), (2, 1)]
@@ -103,7 +103,9 @@ def test_deleting_the_last_row_of_a_month_removes_the_partition(tmp_path: Path) 
         lake,
         staged(tmp_path, [api_row(1, "2024-01-05T00:00:00"), api_row(2, "2024-02-05T00:00:00")]),
     )
-    stats = lake.commit(staged(tmp_path), lake.plan_merge(staged(tmp_path), [1]), label="d")
+    stats = lake.commit(
+        staged(tmp_path), lake.plan_merge(staged(tmp_path), [1]), label="d", observation=observed()
+    )
 
     assert stats.rows_deleted == 1
     assert sorted(lake.partition_files()) == [(2024, 2)]
@@ -125,18 +127,22 @@ def test_failure_before_the_swap_leaves_the_current_version_untouched(tmp_path: 
         raise OSError(28, "No space left on device")
 
     with pytest.raises(OSError, match="No space left"):
-        lake.commit(staging, lake.plan_merge(staging, []), label="x", on_partition=disk_full)
+        lake.commit(
+            staging,
+            lake.plan_merge(staging, []),
+            label="x",
+            observation=observed(),
+            on_partition=disk_full,
+        )
 
     assert lake.version() == version
     assert read_lake(tmp_path).to_dicts() == before
-    assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == sorted(
-        ["crimes", version, f".facts{version}.json", f".rollups{version}"]
-    )
+    assert lake_entries(tmp_path) == version_entries(version)
 
 
 def test_stale_versions_and_temporary_links_are_removed(tmp_path: Path) -> None:
-    """Recovery deletes half-built versions, their facts and rollups and leftover links, never
-    the current version or its facts and rollups."""
+    """Recovery deletes half-built versions, their facts, rollups and history and leftover
+    links, never the current version or its facts, rollups and history."""
     lake = Lake(tmp_path / "lake")
     commit(lake, staged(tmp_path, [api_row(1, "2024-01-05T00:00:00")]))
     (tmp_path / "lake" / ".v-r000009-dead00" / "year=2024").mkdir(parents=True)
@@ -144,18 +150,40 @@ def test_stale_versions_and_temporary_links_are_removed(tmp_path: Path) -> None:
     (tmp_path / "lake" / ".facts.v-r000009-dead00.json").write_text("{}")
     (tmp_path / "lake" / ".rollups.v-r000009-dead00").mkdir()
     (tmp_path / "lake" / ".rollups.v-r000009-dead00" / "day_type.parquet").write_bytes(b"PAR1")
+    (tmp_path / "lake" / ".history.v-r000009-dead00" / "observed=2026-01").mkdir(parents=True)
+    os.symlink(".history.v-r000009-dead00", tmp_path / "lake" / ".revisions-77.tmp")
 
     removed = lake.remove_stale_versions()
 
     assert sorted(removed) == [
         ".crimes-abc123.tmp",
         ".facts.v-r000009-dead00.json",
+        ".history.v-r000009-dead00",
+        ".revisions-77.tmp",
         ".rollups.v-r000009-dead00",
         ".v-r000009-dead00",
     ]
     current = lake.version()
-    assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == sorted(
-        ["crimes", current, f".facts{current}.json", f".rollups{current}"]
+    assert current is not None
+    assert lake_entries(tmp_path) == version_entries(current)
+
+
+def lake_entries(data_dir: Path) -> list[str]:
+    return sorted(p.name for p in (data_dir / "lake").iterdir())
+
+
+def version_entries(version: str | None) -> list[str]:
+    """What the lake directory holds with `version` current: the two links, the version and
+    its facts, rollups and history."""
+    return sorted(
+        [
+            "crimes",
+            "revisions",
+            f"{version}",
+            f".facts{version}.json",
+            f".rollups{version}",
+            f".history{version}",
+        ]
     )
 
 
@@ -227,7 +255,7 @@ def test_planning_in_many_buckets_gives_the_same_lake(tmp_path: Path) -> None:
         commit(lake, staged(root, first))
         staging = staged(root, second, second[:4])
         plan = lake.plan_merge(staging, [5, 6], bucket_rows=bucket_rows)
-        lake.commit(staging, plan, label="two")
+        lake.commit(staging, plan, label="two", observation=observed())
         results.append(
             (
                 read_lake(root).to_dicts(),

@@ -28,6 +28,7 @@ TOTALS = RunTotals(
     rows_deleted=2,
     partitions_rewritten=4,
     lake_version="v000007",
+    rows_revised=41,
 )
 
 
@@ -202,6 +203,7 @@ def test_finished_run_reads_back_through_the_store(store):
             lake_version="v000007",
             pid=4242,
             error=None,
+            rows_revised=41,
         )
     ]
     assert store.ingest_state(DATASET) == IngestState(
@@ -343,6 +345,7 @@ def test_older_database_is_migrated_keeping_its_rows(db_path):
             lake_version=None,
             pid=None,
             error=None,
+            rows_revised=None,
         )
     ]
     assert state == IngestState(

@@ -7,6 +7,7 @@ raises `WriteError` naming the path and its cause.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +17,7 @@ import polars as pl
 
 from chicrime.errors import DamagedLakeError, WriteError
 
-__all__ = ["damage_error", "file_problem", "reading", "writing"]
+__all__ = ["damage_error", "file_problem", "fsync_dir", "reading", "writing"]
 
 
 @contextmanager
@@ -60,3 +61,12 @@ def writing(path: Path) -> Iterator[None]:
         yield
     except (pl.exceptions.PolarsError, duckdb.IOException, OSError) as exc:
         raise WriteError.at(path, exc) from exc
+
+
+def fsync_dir(path: Path) -> None:
+    """Make the entries of directory `path` (new files, renames) durable."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -30,7 +30,18 @@ from chicrime.store.facts import (
     read_facts,
     write_facts,
 )
-from chicrime.store.faults import reading, writing
+from chicrime.store.faults import fsync_dir, reading, writing
+from chicrime.store.history import (
+    HISTORY_PREFIX,
+    HistoryRecorder,
+    Observation,
+    as_of_rows,
+    check_as_of,
+    history_dir,
+    link_history,
+    read_history,
+    write_history,
+)
 from chicrime.store.layout import LAKE_LINK, VERSION_PREFIX, Partition, partition_dir
 from chicrime.store.rollups import ROLLUPS_PREFIX, remove_rollups, rollups_dir, write_rollups
 from chicrime.store.schema import LAKE_SCHEMA, PARQUET_METADATA
@@ -73,6 +84,7 @@ class MergeStats:
     rows_new: int
     rows_deleted: int
     partitions_rewritten: int
+    revised: int  # ids added, changed or removed, as recorded in the history
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,21 @@ class Lake:
             max_date=stats["date"][0],
             max_updated_on=stats["updated_on"][0],
         )
+
+    def as_of(self, run_id: int) -> pl.LazyFrame:
+        """The lake as it stood after run `run_id`: the current version's rows with every later
+        change undone from its record history. `LakeError` when the history does not reach back
+        to that run."""
+        version = self.version()
+        check_as_of(self.root, version, run_id)
+        assert version is not None
+        files = [f for paths in version_partitions(self.root / version).values() for f in paths]
+        current = (
+            pl.scan_parquet(files, hive_partitioning=False)
+            if files
+            else pl.LazyFrame(schema=LAKE_SCHEMA)
+        )
+        return as_of_rows(current, read_history(self.root, version), run_id)
 
     def ids_dated_since(self, start: datetime) -> pl.Series:
         """Ids of current rows with `date >= start` (reads only partitions that can hold them)."""
@@ -244,13 +271,16 @@ class Lake:
         plan: MergePlan,
         *,
         label: str,
+        observation: Observation,
         on_partition: Callable[[Partition], None] | None = None,
     ) -> MergeStats:
         """Build the next version from the current one plus `plan`, then swap it in atomically.
 
         Partitions whose merged content equals the old content keep their files; the plan's
-        `replaced` partitions are always rewritten. If anything fails before the swap, the
-        current version is untouched and the partial build is removed.
+        `replaced` partitions are always rewritten. The version's record history is the
+        previous one's plus what this commit changed, as `observation`'s run (see
+        `chicrime.store.history`). If anything fails before the swap, the current version is
+        untouched and the partial build is removed.
         """
         current = {
             part: files
@@ -266,6 +296,8 @@ class Lake:
             build.mkdir(parents=True)
         rewritten: set[Partition] = set()
         facts: dict[Partition, PartitionFacts] = {}
+        revised = 0
+        recorder = None if previous is None or observation.restart else HistoryRecorder(observation)
 
         def kept(partition: Partition, files: list[Path]) -> None:
             self._link_files(files, build, partition)
@@ -274,7 +306,9 @@ class Lake:
 
         try:
             for partition in plan.partitions:
-                merged = self._merged_partition(staging, plan, partition, current.get(partition))
+                merged = self._merged_partition(
+                    staging, plan, partition, current.get(partition), recorder
+                )
                 if merged is None:
                     kept(partition, current.get(partition, []))
                 else:
@@ -295,11 +329,15 @@ class Lake:
                     write_rollups(
                         self.root, build_name, version_partitions(build), rewritten, previous
                     )
-                    _fsync_dir(rollups_dir(self.root, build_name))
+                    fsync_dir(rollups_dir(self.root, build_name))
+                events = recorder.events() if recorder is not None else None
+                revised = 0 if events is None else _revised_ids(events)
+                write_history(self.root, build_name, previous, events, observation)
         except BaseException:
             shutil.rmtree(build, ignore_errors=True)
             facts_path(self.root, build_name).unlink(missing_ok=True)
             remove_rollups(self.root, build_name)
+            shutil.rmtree(history_dir(self.root, build_name), ignore_errors=True)
             raise
         if not rewritten and current:
             # Nothing changed: keep the current version (and the data version readers cache on).
@@ -315,6 +353,7 @@ class Lake:
             rows_new=plan.rows_new,
             rows_deleted=plan.rows_deleted,
             partitions_rewritten=len(rewritten),
+            revised=revised,
         )
 
     def _merged_partition(
@@ -323,8 +362,12 @@ class Lake:
         plan: MergePlan,
         partition: Partition,
         old_files: list[Path] | None,
+        recorder: HistoryRecorder | None,
     ) -> pl.DataFrame | None:
-        """The partition's new rows sorted by (date, id), or None when they equal the old ones."""
+        """The partition's new rows sorted by (date, id), or None when they equal the old ones.
+
+        `recorder` is told what the rows replaced (nothing is known of a replaced partition's
+        old content: its new ids are recorded as of unknown origin)."""
         year, month = partition
         new = staging.read_partition(partition).join(plan.losers, on=["id", SEQ], how="anti")
         drops = plan.drops.filter((pl.col("year") == year) & (pl.col("month") == month))
@@ -336,6 +379,11 @@ class Lake:
         )
         if old_files and merged.equals(old):
             return None
+        if recorder is not None:
+            if partition in plan.replaced:
+                recorder.unknown(new.get_column("id"))
+            else:
+                recorder.partition(old, new.drop(SEQ), replaced.explode())
         return merged
 
     @staticmethod
@@ -368,9 +416,17 @@ class Lake:
         with writing(self.link):
             os.symlink(build_name, temporary)
             os.replace(temporary, self.link)
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
+        link_history(self.root, build_name)
         log.debug("lake version swapped", extra={"version": build_name, "previous": previous})
         self.remove_stale_versions(keep={build_name, previous})
+
+    def mend_history_link(self) -> None:
+        """Point `lake/revisions` at the current version's history, in case a run died between
+        swapping `lake/crimes` and `lake/revisions`."""
+        version = self.version()
+        if version is not None and history_dir(self.root, version).is_dir():
+            link_history(self.root, version)
 
     def remove_stale_versions(self, keep: Collection[str | None] = ()) -> list[str]:
         """Delete versions (and their facts and rollups) and temporary links other than the
@@ -383,22 +439,29 @@ class Lake:
         if not self.root.is_dir():
             return removed
         kept = {name for name in (*keep, current) if name}
-        kept |= {facts_path(self.root, version).name for version in kept} | {
-            rollups_dir(self.root, version).name for version in kept
+        kept |= {
+            path(self.root, version).name
+            for version in kept
+            for path in (facts_path, rollups_dir, history_dir)
         }
         for entry in self.root.iterdir():
             name = entry.name
             if name in kept:
                 continue
             if name.startswith(FACTS_PREFIX) or (
-                name.startswith(".crimes-") and name.endswith(".tmp")
+                name.startswith((".crimes-", ".revisions-")) and name.endswith(".tmp")
             ):
                 entry.unlink()
                 removed.append(name)
-            elif name.startswith((VERSION_PREFIX, ROLLUPS_PREFIX)):
+            elif name.startswith((VERSION_PREFIX, ROLLUPS_PREFIX, HISTORY_PREFIX)):
                 shutil.rmtree(entry)
                 removed.append(name)
         return removed
+
+
+def _revised_ids(events: pl.DataFrame) -> int:
+    """How many ids the events add, change or remove (touches are not revisions)."""
+    return events.filter(pl.col("kind") != "touched").get_column("id").n_unique()
 
 
 def _facts_of_files(files: list[Path]) -> PartitionFacts:
@@ -409,11 +472,3 @@ def _facts_of_files(files: list[Path]) -> PartitionFacts:
                 "date", "primary_type", "district"
             )
         )
-
-
-def _fsync_dir(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

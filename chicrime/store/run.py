@@ -29,6 +29,7 @@ from chicrime.clock import chicago_wall_clock, utc_now
 from chicrime.progress import LogProgress, ProgressFactory
 from chicrime.redaction import Redactor
 from chicrime.settings import Settings
+from chicrime.store.history import Observation
 from chicrime.store.lake import Lake
 from chicrime.store.layout import Partition
 from chicrime.store.lock import run_lock
@@ -73,6 +74,7 @@ def recover(state: StateStore, lake: Lake, staging_root: Path, now: dt.datetime)
     removed = lake.remove_stale_versions()
     if removed:
         log.info("removed stale lake versions", extra={"versions": removed})
+    lake.mend_history_link()
     shutil.rmtree(staging_root, ignore_errors=True)
 
 
@@ -186,11 +188,14 @@ class WriterRun:
         label: str,
         replaced: Collection[Partition] = (),
         staged_always_win: bool = False,
+        restart_history: bool = False,
     ) -> Committed:
         """Merge staging into a new lake version, swap it in, then record the success.
 
         The watermark becomes the newest `date` in the lake, capped at `watermark_ceiling`.
-        See `Lake.plan_merge` for `deleted`, `replaced` and `staged_always_win`.
+        See `Lake.plan_merge` for `deleted`, `replaced` and `staged_always_win`; what the run
+        changed is kept in the record history unless `restart_history` begins a new one (for a
+        run that defines the whole lake).
         """
         plan = self.lake.plan_merge(
             staging, deleted, replaced=replaced, staged_always_win=staged_always_win
@@ -201,7 +206,13 @@ class WriterRun:
             bar.update(1)
             self.on_step("partition_written")
 
-        stats = self.lake.commit(staging, plan, label=label, on_partition=partition_done)
+        stats = self.lake.commit(
+            staging,
+            plan,
+            label=label,
+            observation=Observation(run_id, self.clock(), restart=restart_history),
+            on_partition=partition_done,
+        )
         bar.close()
         self.on_step("lake_committed")
 
@@ -214,6 +225,7 @@ class WriterRun:
             rows_deleted=stats.rows_deleted,
             partitions_rewritten=stats.partitions_rewritten,
             lake_version=stats.version,
+            rows_revised=stats.revised,
         )
         ceiling = watermark_ceiling(self.clock())
         if summary.max_date is not None and summary.max_date > ceiling:
@@ -245,6 +257,7 @@ class WriterRun:
                 "rows_written": totals.rows_written,
                 "rows_new": totals.rows_new,
                 "rows_deleted": totals.rows_deleted,
+                "rows_revised": totals.rows_revised,
                 "rows_quarantined": totals.rows_quarantined,
                 "partitions_rewritten": totals.partitions_rewritten,
                 "watermark": wall_text(committed.watermark_after),

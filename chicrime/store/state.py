@@ -66,6 +66,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE runs ADD COLUMN pid INTEGER;
     CREATE INDEX runs_by_status ON runs (status, run_id);
     """,
+    """
+    ALTER TABLE runs ADD COLUMN rows_revised INTEGER;
+    """,
 )
 
 
@@ -107,6 +110,7 @@ class RunTotals:
     rows_deleted: int
     partitions_rewritten: int
     lake_version: str | None
+    rows_revised: int = 0  # ids the run added, changed or removed (see chicrime.store.history)
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,7 @@ class RunRecord:
     lake_version: str | None
     pid: int | None
     error: str | None
+    rows_revised: int | None
 
 
 # Free space below which a "disk I/O error" is taken for a full disk.
@@ -274,8 +279,8 @@ class StateStore:
             db.execute(
                 "UPDATE runs SET status = 'success', finished_at = ?, rows_fetched = ?,"
                 " rows_quarantined = ?, rows_written = ?, rows_new = ?, rows_deleted = ?,"
-                " partitions_rewritten = ?, lake_version = ?, watermark_after = ?"
-                " WHERE run_id = ?",
+                " partitions_rewritten = ?, lake_version = ?, watermark_after = ?,"
+                " rows_revised = ? WHERE run_id = ?",
                 (
                     utc_text(finished_at),
                     totals.rows_fetched,
@@ -286,6 +291,7 @@ class StateStore:
                     totals.partitions_rewritten,
                     totals.lake_version,
                     wall_text(watermark_max_date),
+                    totals.rows_revised,
                     run_id,
                 ),
             )

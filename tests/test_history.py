@@ -1,0 +1,209 @@
+"""Record history: what each commit records, and the lake as of any past run rebuilt from it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chicrime.errors import LakeError
+from chicrime.ingest.pipeline import ingest_once
+from chicrime.settings import Settings
+from chicrime.store.history import HISTORY_SCHEMA, history_files, read_history
+from chicrime.store.lake import Lake
+from tests.conftest import api_row, expected_lake, lake_rows
+from tests.socrata_server import SocrataDataset, SocrataServer
+
+NOW = dt.datetime(2024, 7, 20, 12, tzinfo=dt.UTC)
+IDS = st.integers(min_value=1, max_value=30)
+DATES = st.sampled_from(
+    [dt.datetime(2023, 3, 5, 1, 30), dt.datetime(2023, 3, 20, 14), dt.datetime(2024, 5, 2, 9, 15)]
+)
+# One upstream edit: a record (re)published with some values (a put of the same values only
+# moves `updated_on`), or a deletion.
+EDITS = st.one_of(
+    st.tuples(
+        st.just("put"),
+        IDS,
+        DATES,
+        st.sampled_from(["THEFT", "BATTERY"]),
+        st.booleans(),
+        st.sampled_from([None, "41.75", "41.8781136"]),
+    ),
+    st.tuples(st.just("delete"), IDS, st.none(), st.none(), st.none(), st.none()),
+)
+BATCHES = st.lists(st.lists(EDITS, max_size=10), min_size=1, max_size=5)
+Edit = tuple[str, int, dt.datetime | None, str | None, bool | None, str | None]
+
+
+def config(server: SocrataServer, data_dir: Path) -> Settings:
+    """A window reaching back past every date: every deletion upstream is seen."""
+    return Settings(
+        soda_base_url=server.base_url,
+        data_dir=data_dir,
+        start_date=dt.date(2022, 12, 1),
+        backfill_days=1000,
+    )
+
+
+def put(
+    dataset: SocrataDataset, live: dict[int, dict[str, object]], row: dict[str, object]
+) -> None:
+    live[int(str(row["id"]))] = row
+    dataset.upsert([row])
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(batches=BATCHES)
+def test_history_replays_every_committed_lake(batches: list[list[Edit]]) -> None:
+    """For any sequence of puts, edits, moves and deletions: the lake is upstream's live rows,
+    and the lake as of every run equals the lake that run committed."""
+    dataset = SocrataDataset([])
+    live: dict[int, dict[str, object]] = {}
+    committed: dict[int, list[dict[str, object]]] = {}
+    with tempfile.TemporaryDirectory() as tmp, SocrataServer({"ijzp-q8t2": dataset}) as server:
+        data_dir = Path(tmp)
+        for number, batch in enumerate(batches):
+            updated = f"2024-07-{number + 1:02d}T00:00:00.000"
+            for action, row_id, date, kind, arrest, latitude in batch:
+                if action == "delete":
+                    live.pop(row_id, None)
+                    dataset.delete([row_id])
+                    continue
+                assert date is not None
+                put(
+                    dataset,
+                    live,
+                    api_row(
+                        row_id,
+                        date.isoformat(timespec="seconds"),
+                        updated,
+                        primary_type=kind,
+                        arrest=arrest,
+                        latitude=latitude,
+                    ),
+                )
+            result = ingest_once(config(server, data_dir), clock=lambda: NOW)
+            assert lake_rows(data_dir) == expected_lake(list(live.values()))
+            committed[result.run_id] = lake_rows(data_dir)
+        lake = Lake(data_dir / "lake")
+        for run_id, rows in committed.items():
+            assert lake.as_of(run_id).sort("id").collect().to_dicts() == rows, run_id
+
+
+def test_a_run_records_additions_edits_moves_removals_and_touches(tmp_path: Path) -> None:
+    """Exact events of one run: a new id, a reclassification with an arrest, a date moved into
+    another month, a removal with the whole record, and an `updated_on`-only touch."""
+    first = "2024-06-01T10:00:00.000"
+    rows = [
+        api_row(1, "2024-05-01T08:00:00", first, primary_type="THEFT"),
+        api_row(2, "2024-05-02T09:00:00", first),
+        api_row(3, "2024-05-03T10:00:00", first, latitude=None),
+        api_row(4, "2024-05-04T11:00:00", first),
+    ]
+    dataset = SocrataDataset(rows)
+    with SocrataServer({"ijzp-q8t2": dataset}) as server:
+        settings_ = config(server, tmp_path)
+        backfill = ingest_once(settings_, clock=lambda: NOW)
+        later = "2024-06-05T10:00:00.000"
+        dataset.upsert(
+            [
+                api_row(1, "2024-05-01T08:00:00", later, primary_type="ROBBERY", arrest=True),
+                api_row(2, "2024-04-30T23:30:00", later),
+                api_row(4, "2024-05-04T11:00:00", later),
+                api_row(5, "2023-01-15T12:00:00", later),
+            ]
+        )
+        dataset.delete([3])
+        second = ingest_once(settings_, clock=lambda: NOW + dt.timedelta(days=1))
+
+    lake = Lake(tmp_path / "lake")
+    history = read_history(lake.root, lake.version()).collect()
+    assert history.schema == HISTORY_SCHEMA
+    assert backfill.totals.rows_revised == 0
+    assert second.totals.rows_revised == 4
+    assert history.get_column("run_id").unique().to_list() == [second.run_id]
+    assert history.get_column("observed_at").unique().to_list() == [NOW + dt.timedelta(days=1)]
+    events = history.select("kind", "id", "field", "before", "after").rows()
+    removed_image = [
+        ("removed", 3, field, before, None)
+        for field, before in [
+            ("arrest", "false"),
+            ("beat", "0421"),
+            ("block", "012XX W MADISON ST"),
+            ("case_number", "JA000003"),
+            ("community_area", "46"),
+            ("date", "2024-05-03T10:00:00.000000"),
+            ("description", "DOMESTIC BATTERY SIMPLE"),
+            ("district", "004"),
+            ("domestic", "true"),
+            ("fbi_code", "08B"),
+            ("iucr", "0486"),
+            ("latitude", None),
+            ("location_description", "APARTMENT"),
+            ("longitude", "-87.55"),
+            ("primary_type", "BATTERY"),
+            ("updated_on", "2024-06-01T10:00:00.000000"),
+            ("ward", "7"),
+        ]
+    ]
+    assert events == [
+        ("changed", 1, "arrest", "false", "true"),
+        ("changed", 1, "primary_type", "THEFT", "ROBBERY"),
+        ("changed", 1, "updated_on", "2024-06-01T10:00:00.000000", "2024-06-05T10:00:00.000000"),
+        ("changed", 2, "date", "2024-05-02T09:00:00.000000", "2024-04-30T23:30:00.000000"),
+        ("changed", 2, "updated_on", "2024-06-01T10:00:00.000000", "2024-06-05T10:00:00.000000"),
+        *removed_image,
+        ("touched", 4, "updated_on", "2024-06-01T10:00:00.000000", "2024-06-05T10:00:00.000000"),
+        ("added", 5, None, None, None),
+    ]
+    # Context columns: the record's new case number, date and type (the old ones if removed).
+    assert history.filter(pl.col("id") == 2).get_column("date").unique().to_list() == [
+        dt.datetime(2024, 4, 30, 23, 30)
+    ]
+    assert history.filter(pl.col("id") == 3).get_column("primary_type").unique().to_list() == [
+        "BATTERY"
+    ]
+    # Through the public link, as duckdb or polars users read it.
+    public = sorted((lake.root / "revisions").glob("*/*.parquet"))
+    assert [f.relative_to(lake.root / "revisions").as_posix() for f in public] == [
+        f"observed=2024-07/run-{second.run_id:06d}.parquet"
+    ]
+    assert pl.read_parquet(public).equals(history)
+
+
+def test_a_run_that_changes_nothing_writes_nothing(tmp_path: Path) -> None:
+    """Same rows again: no new version, no history file; the first backfill records nothing."""
+    dataset = SocrataDataset([api_row(1, "2024-05-01T08:00:00")])
+    with SocrataServer({"ijzp-q8t2": dataset}) as server:
+        settings_ = config(server, tmp_path)
+        ingest_once(settings_, clock=lambda: NOW)
+        lake = Lake(tmp_path / "lake")
+        version = lake.version()
+        again = ingest_once(settings_, clock=lambda: NOW)
+    assert lake.version() == version
+    assert again.totals.rows_revised == 0
+    assert history_files(lake.root, version) == []
+    assert lake.as_of(1).collect().get_column("id").to_list() == [1]
+
+
+def test_as_of_before_the_history_begins_is_refused(tmp_path: Path) -> None:
+    dataset = SocrataDataset([api_row(1, "2024-05-01T08:00:00")])
+    with SocrataServer({"ijzp-q8t2": dataset}) as server:
+        settings_ = config(server, tmp_path)
+        ingest_once(settings_, clock=lambda: NOW)
+        second = ingest_once(settings_, clock=lambda: NOW)
+    lake = Lake(tmp_path / "lake")
+    (lake.root / f".history{lake.version()}" / "history.json").write_text('{"first_run": 2}')
+    with pytest.raises(LakeError, match="begins with run 2; the lake as of run 1 cannot"):
+        lake.as_of(1)
+    assert lake.as_of(second.run_id).collect().height == 1
