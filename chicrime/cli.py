@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chicrime import __version__
@@ -40,6 +41,17 @@ def _date_argument(raw: str) -> dt.date:
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{raw!r} is not a date as YYYY-MM-DD") from None
+
+
+def _run_or_date(raw: str) -> int | dt.date:
+    if raw.isdigit():
+        return int(raw)
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{raw!r} is neither a run id nor a date (YYYY-MM-DD); `chicrime runs` lists the runs"
+        ) from None
 
 
 def _positive_number(raw: str) -> float:
@@ -86,6 +98,39 @@ def build_parser() -> argparse.ArgumentParser:
         type=_date_argument,
         metavar="DATE",
         help="backfill every record dated from DATE (YYYY-MM-DD), e.g. 2001-01-01",
+    )
+    ingest.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="also list every id upstream holds, fetch the records the lake lacks and remove "
+        "(as revisions) those upstream no longer has, however old",
+    )
+
+    changes = commands.add_parser(
+        "changes", help="revisions: what upstream changed in records the lake already held"
+    )
+    changes.add_argument(
+        "--since", type=_date_argument, metavar="DATE", help="seen on or after DATE (Chicago)"
+    )
+    changes.add_argument("--id", type=int, metavar="ID", dest="record_id", help="one record")
+    changes.add_argument(
+        "--field", metavar="F", help="one field, e.g. primary_type, arrest, latitude"
+    )
+    changes.add_argument(
+        "--limit", type=_whole_number(1, 1_000_000), default=200, help="at most N (default 200)"
+    )
+    changes.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+
+    export = commands.add_parser(
+        "export", help="copy the lake, as it is or as it stood after a past run, to a directory"
+    )
+    export.add_argument("out", type=Path, metavar="DIR", help="a new directory to write")
+    export.add_argument(
+        "--as-of",
+        type=_run_or_date,
+        metavar="RUN_ID|DATE",
+        help="the lake as run RUN_ID left it, or as it stood at the end of DATE (YYYY-MM-DD, "
+        "Chicago): rebuilt from the record history",
     )
 
     runs = commands.add_parser("runs", help="recent ingestion runs, newest first")
@@ -195,7 +240,11 @@ def _command(settings: Settings, args: argparse.Namespace, redact: Redactor) -> 
         print(redact(text))
 
     if args.command == "ingest":
-        return _ingest(settings, args.since, out)
+        return _ingest(settings, args.since, args.reconcile, out)
+    if args.command == "changes":
+        return _changes(settings, args, out)
+    if args.command == "export":
+        return _export(settings, args.out, args.as_of, out)
     if args.command == "runs":
         return _runs(settings, args.limit, args.json, out)
     if args.command == "demo":
@@ -213,18 +262,101 @@ def _command(settings: Settings, args: argparse.Namespace, redact: Redactor) -> 
 Out = Callable[[str], None]
 
 
-def _ingest(settings: Settings, since: dt.date | None, out: Out) -> int:
+def _ingest(settings: Settings, since: dt.date | None, reconcile: bool, out: Out) -> int:
     from chicrime.ingest.pipeline import ingest_once
 
-    result = ingest_once(settings, since=since, progress=terminal_or_log_progress)
+    result = ingest_once(
+        settings, since=since, reconcile=reconcile, progress=terminal_or_log_progress
+    )
     totals = result.totals
     out(
         f"run {result.run_id}: fetched {totals.rows_fetched:,} rows, wrote {totals.rows_written:,}"
         f" ({totals.rows_new:,} new), deleted {totals.rows_deleted:,}, quarantined "
-        f"{totals.rows_quarantined:,}, rewrote {totals.partitions_rewritten} partition(s); "
-        f"watermark {wall_text(result.watermark_after)}"
+        f"{totals.rows_quarantined:,}, rewrote {totals.partitions_rewritten} partition(s), "
+        f"revised {totals.rows_revised:,} record(s); watermark {wall_text(result.watermark_after)}"
     )
     return 0
+
+
+def _changes(settings: Settings, args: argparse.Namespace, out: Out) -> int:
+    from chicrime.analytics import Analytics
+
+    analytics = Analytics(settings.data_dir, cache=False)
+    rows = analytics.revision_list(
+        None,
+        seen_since=args.since,
+        record_id=args.record_id,
+        field=args.field,
+        limit=args.limit,
+    )
+    if args.json:
+        for row in rows.iter_rows(named=True):
+            out(json.dumps(row, default=str))
+        return 0
+    if rows.is_empty():
+        begins = analytics.history_begins()
+        out(
+            "no revisions match"
+            + (f" (the record history begins with run {begins})" if begins else "")
+        )
+        return 0
+    header = ("run", "seen (UTC)", "revision", "id", "case", "incident", "field", "before", "after")
+    out(
+        _table(
+            header,
+            [
+                (
+                    str(r["run_id"]),
+                    f"{r['observed_at']:%Y-%m-%d %H:%M}",
+                    r["label"],
+                    str(r["id"]),
+                    r["case_number"] or "-",
+                    f"{r['date']:%Y-%m-%d %H:%M}" if r["date"] else "-",
+                    r["field"],
+                    _shown(r["before"]),
+                    _shown(r["after"]),
+                )
+                for r in rows.iter_rows(named=True)
+            ],
+        )
+    )
+    return 0
+
+
+def _shown(value: str | None) -> str:
+    return "-" if value is None else value[:40]
+
+
+def _export(settings: Settings, target: Path, as_of: int | dt.date | None, out: Out) -> int:
+    from chicrime.store.export import export_lake
+    from chicrime.store.lake import Lake
+
+    run_id = None if as_of is None else _as_of_run(settings, as_of)
+    exported = export_lake(Lake(settings.layout.lake_dir), target, run_id)
+    when = "as it is" if run_id is None else f"as of run {run_id}"
+    out(
+        f"exported the lake {when}: {exported.rows:,} rows in {exported.partitions} "
+        f"partition(s) to {exported.out} ({exported.rebuilt} rebuilt from the record history)"
+    )
+    return 0
+
+
+def _as_of_run(settings: Settings, as_of: int | dt.date) -> int:
+    """A run id as given, or the last successful run by the end of a Chicago date."""
+    from chicrime.clock import CHICAGO
+    from chicrime.errors import LakeError
+    from chicrime.store.state import StateView
+
+    if isinstance(as_of, int):
+        return as_of
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), CHICAGO)
+    run_id = StateView(settings.layout.state_db).last_success_by(end)
+    if run_id is None:
+        raise LakeError(
+            f"no run had finished by the end of {as_of} (Chicago time); `chicrime runs` lists "
+            "the runs"
+        )
+    return run_id
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -370,6 +502,7 @@ def _runs_table(records: list[RunRecord]) -> str:
         "written",
         "new",
         "deleted",
+        "revised",
         "parts",
         "watermark after",
         "error",
@@ -387,6 +520,7 @@ def _runs_table(records: list[RunRecord]) -> str:
                     r.rows_written,
                     r.rows_new,
                     r.rows_deleted,
+                    r.rows_revised,
                     r.partitions_rewritten,
                 )
             ),
@@ -395,6 +529,11 @@ def _runs_table(records: list[RunRecord]) -> str:
         )
         for r in records
     ]
+    return _table(header, rows)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell, header first."""
     widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
     return "\n".join(
         "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()

@@ -66,6 +66,7 @@ class Settings:
     status_min_free_mb: float = 200.0
     max_delete_percent: float = 5.0
     sqlite_timeout: float = 30.0
+    reconcile_days: int = 7
 
     @property
     def layout(self) -> Layout:
@@ -189,6 +190,12 @@ def load_settings(
             _float_in(0.1, 3600),
             "seconds from 0.1 to 3600",
             defaults.sqlite_timeout,
+        ),
+        reconcile_days=get(
+            "RECONCILE_DAYS",
+            _int_in(0, 3650),
+            "a whole number of days from 0 (only with --reconcile) to 3650",
+            defaults.reconcile_days,
         ),
     )
 

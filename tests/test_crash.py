@@ -14,6 +14,8 @@ import pytest
 
 from chicrime.ingest.pipeline import ingest_once
 from chicrime.settings import Settings
+from chicrime.store.history import history_files
+from chicrime.store.lake import Lake
 from tests.conftest import api_row, expected_lake, lake_rows
 from tests.socrata_server import SocrataDataset, SocrataServer
 
@@ -97,11 +99,14 @@ def test_kill_during_incremental_run_is_repaired_by_the_next_run(
         dataset.delete([20])  # dated 2024-03-20: outside the 14-day window, stays in the lake
 
         assert run_killed(settings, server, step, nth) == -signal.SIGKILL
+        assert_lake_matches_its_history(settings.data_dir)
         ingest_once(settings, clock=clock)
 
     live = {int(str(r["id"])): r for r in original_rows()}
     live.update({int(str(r["id"])): r for r in changed_rows()})
     assert lake_rows(settings.data_dir) == expected_lake(list(live.values()))
+    lake = Lake(settings.layout.lake_dir)
+    assert lake.as_of(1).sort("id").collect().to_dicts() == expected_lake(original_rows())
     expected_second = ("success", None) if step == "state_committed" else ("failed", "interrupted")
     assert statuses(settings) == [("success", None), expected_second, ("success", None)]
     assert list(settings.layout.staging_dir.glob("*")) == []
@@ -110,6 +115,17 @@ def test_kill_during_incremental_run_is_repaired_by_the_next_run(
     )
     assert len(versions) <= 2
     assert os.readlink(settings.layout.lake_dir / "crimes") in versions
+
+
+def assert_lake_matches_its_history(data_dir: Path) -> None:
+    """Right after a kill: the lake is the first run's with no history of a later one, or the
+    second run's with a history that undoes it back to the first's."""
+    lake = Lake(data_dir / "lake")
+    original = expected_lake(original_rows())
+    if lake_rows(data_dir) == original:
+        assert history_files(lake.root, lake.version()) == []
+    else:
+        assert lake.as_of(1).sort("id").collect().to_dicts() == original
 
 
 def test_kill_during_the_first_run_leaves_no_half_lake(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Literal, TypeVar, cast
 import duckdb
 import polars as pl
 
-from chicrime.analytics import hexagons
+from chicrime.analytics import changes, hexagons
 from chicrime.analytics.areas import Population, area_names, area_rates, population_of
 from chicrime.analytics.cache import ResultCache
 from chicrime.analytics.categories import BREAKDOWN, category_sql
@@ -31,6 +31,7 @@ from chicrime.analytics.filters import Filters
 from chicrime.analytics.scan import (
     LakeFiles,
     MonthFiles,
+    history_selection,
     newest_first,
     rolled_up,
     selection,
@@ -39,6 +40,7 @@ from chicrime.analytics.scan import (
 from chicrime.clock import CHICAGO, utc_now
 from chicrime.store.geo import read_geo_file
 from chicrime.store.hexgrid import cell_size, cells_sql
+from chicrime.store.history import first_run
 from chicrime.store.layout import Layout
 from chicrime.store.rollups import DIMENSION_SQL, Rollup
 from chicrime.store.schema import LAKE_SCHEMA
@@ -55,6 +57,7 @@ __all__ = [
     "MAP_POINTS_LIMIT",
     "MAP_POINTS_MAX_DAYS",
     "MAP_POINTS_SCHEMA",
+    "REVISION_SHARES_SCHEMA",
     "TABLE_ROW_CAP",
     "TABLE_SCHEMA",
     "TIME_SERIES_SCHEMA",
@@ -109,6 +112,17 @@ _TABLE_COLUMNS = tuple(
 )
 TABLE_SCHEMA = pl.Schema({c: LAKE_SCHEMA[c] for c in _TABLE_COLUMNS})
 _CSV_SCHEMA = pl.Schema({c: LAKE_SCHEMA[c] for c in CSV_COLUMNS})
+REVISION_SHARES_SCHEMA = pl.Schema(
+    {
+        "category": pl.String(),
+        "incidents": pl.Int64(),
+        "revised": pl.Int64(),
+        "median_lag_days": pl.Float64(),
+        "share": pl.Float64(),
+    }
+)
+# Where a revision query's SQL reads its history rows; replaced by their selection.
+_SOURCE = "{history}"
 
 T = TypeVar("T")
 
@@ -514,6 +528,101 @@ class Analytics:
             return pl.DataFrame(rows, schema=COMPARISON_SCHEMA)
 
         return self._memoised("compare", version, (*_filters_key(f), end.isoformat()), compute)
+
+    # -- revisions (the record history) --------------------------------------------------------
+
+    def history_begins(self) -> int | None:
+        """The first run the record history holds the changes of; None without a history."""
+        return first_run(self._layout.lake_dir, self.data_version())
+
+    def revisions_weekly(self, f: Filters) -> pl.DataFrame:
+        """Revisions of incidents `f` selects, per week they were seen and label
+        (`chicrime.analytics.changes`); weeks without revisions are left out."""
+        return self._revisions(
+            "revisions_weekly", f, changes.weekly_sql(_SOURCE), changes.WEEKLY_SCHEMA
+        )
+
+    def reclassifications(self, f: Filters) -> pl.DataFrame:
+        """Primary-type reclassifications of incidents `f` selects: from, to, how many."""
+        return self._revisions(
+            "reclassifications", f, changes.matrix_sql(_SOURCE), changes.MATRIX_SCHEMA
+        )
+
+    def revision_shares(self, f: Filters) -> pl.DataFrame:
+        """Per category (violent, property, other): incidents `f` selects, how many of them
+        were changed or removed, that share, and the median days from incident to revision."""
+        revised = self._revisions(
+            "revision_shares",
+            f,
+            changes.shares_sql(_SOURCE, category_sql("fbi_code")),
+            changes.SHARES_SCHEMA,
+        )
+        return (
+            self.category_counts(f)
+            .select("category", "incidents")
+            .join(revised, on="category", how="left")
+            .with_columns(pl.col("revised").fill_null(0))
+            .with_columns(
+                pl.when(pl.col("incidents") > 0)
+                .then(pl.col("revised") / pl.col("incidents"))
+                .alias("share")
+            )
+            .cast(REVISION_SHARES_SCHEMA)
+        )
+
+    def revision_list(
+        self,
+        f: Filters | None,
+        *,
+        seen_since: dt.date | None = None,
+        record_id: int | None = None,
+        field: str | None = None,
+        limit: int = TABLE_ROW_CAP,
+    ) -> pl.DataFrame:
+        """Individual revisions, newest run first (`changes.list_sql`), at most `limit`: of
+        incidents `f` selects (or all), seen from `seen_since` (a Chicago date) on, of one
+        record, or of one field."""
+        clauses: list[str] = ["TRUE"]
+        values: list[object] = []
+        if seen_since is not None:
+            clauses.append("timezone('America/Chicago', observed_at) >= ?")
+            values.append(dt.datetime.combine(seen_since, dt.time()))
+        if record_id is not None:
+            clauses.append("id = ?")
+            values.append(record_id)
+        if field is not None:
+            clauses.append("field = ?")
+            values.append(field)
+        return self._revisions(
+            "revision_list",
+            f,
+            f"{changes.list_sql(_SOURCE)} LIMIT {int(limit)}",
+            changes.LIST_SCHEMA,
+            (" AND ".join(clauses), tuple(values)),
+        )
+
+    def _revisions(
+        self,
+        label: str,
+        f: Filters | None,
+        sql: str,
+        schema: pl.Schema,
+        where: tuple[str, tuple[object, ...]] = ("TRUE", ()),
+    ) -> pl.DataFrame:
+        """`sql` (over `{_SOURCE}`) on the history rows of incidents `f` selects for which
+        `where` (SQL, values) holds; empty without a history."""
+        version = self.data_version()
+        files = self._files.history(version)
+        if not files:
+            return _empty(schema)
+
+        def compute() -> pl.DataFrame:
+            source, params = history_selection(files, f, *where)
+            query = sql.replace(_SOURCE, source)
+            return self._run(label, version, query, params).cast(schema)
+
+        key = (None if f is None else _filters_key(f), sql, where)
+        return self._memoised(label, version, key, compute)
 
     # -- the map ------------------------------------------------------------------------------
 

@@ -12,17 +12,27 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from chicrime.analytics.categories import CATEGORY_CODES
 from chicrime.analytics.filters import MILES_PER_DEGREE, Filters, miles_per_degree_east
 from chicrime.store.facts import VersionFacts, read_facts
+from chicrime.store.history import history_files
 from chicrime.store.rollups import ROLLUPS, Rollup, rollup_path
 from chicrime.store.versions import current_version, version_partitions
 
-__all__ = ["LakeFiles", "MonthFiles", "newest_first", "rolled_up", "selection", "whole_lake"]
+__all__ = [
+    "LakeFiles",
+    "MonthFiles",
+    "history_selection",
+    "newest_first",
+    "revision_filters",
+    "rolled_up",
+    "selection",
+    "whole_lake",
+]
 
 _READ = "read_parquet(?, hive_partitioning = false)"
 
@@ -66,6 +76,9 @@ class LakeFiles:
         self._months = _PerVersion(self._list_months)
         self._facts = _PerVersion(lambda version: read_facts(lake_root, version))
         self._rollups = _PerVersion(self._find_rollups)
+        self._history = _PerVersion(
+            lambda version: tuple(str(p) for p in history_files(lake_root, version))
+        )
 
     def version(self) -> str | None:
         """The current version, or None when there is no lake chicrime committed yet."""
@@ -83,6 +96,10 @@ class LakeFiles:
     def rollups(self, version: str | None) -> tuple[Rollup, ...]:
         """The rollups `version`'s commit wrote, in `ROLLUPS` order (none for no version)."""
         return () if version is None else self._rollups(version)
+
+    def history(self, version: str | None) -> tuple[str, ...]:
+        """The record-history files of `version` (none for no version, or one without)."""
+        return () if version is None else self._history(version)
 
     def _list_months(self, version: str) -> tuple[MonthFiles, ...]:
         return tuple(
@@ -187,6 +204,34 @@ def rolled_up(
     return (
         f"(SELECT {columns} FROM read_parquet(?) WHERE {grain} BETWEEN ? AND ? AND {where})",
         [path, first, last, *values],
+    )
+
+
+def revision_filters(f: Filters) -> Filters:
+    """The part of `f` a revision can be selected by: its incident's dates, types, category,
+    district and community area (arrest, domestic, hours and place are what revisions change,
+    or are not kept with them)."""
+    return replace(f, arrest=None, domestic=None, near=None, hour_from=0, hour_to=23)
+
+
+def history_selection(
+    files: Sequence[str], f: Filters | None, where: str = "TRUE", values: Sequence[object] = ()
+) -> tuple[str, list[object]]:
+    """A parenthesised SQL relation of the history rows in `files` whose incident `f` selects
+    (by `revision_filters`; every row without `f`) and that `where` (chicrime's own SQL, with
+    placeholders for `values`) holds for. `files` must not be empty."""
+    clauses, params = [where], list(values)
+    if f is not None:
+        conditions, condition_values = _conditions(revision_filters(f))
+        clauses += ['"date" >= ? AND "date" < ?', conditions]
+        params += [
+            dt.datetime.combine(f.start, dt.time()),
+            dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time()),
+            *condition_values,
+        ]
+    return (
+        f"(SELECT * FROM {_READ} WHERE {' AND '.join(clauses)})",
+        [list(files), *params],
     )
 
 

@@ -224,9 +224,11 @@ class SocrataClient:
     def close(self) -> None:
         self._http.close()
 
-    def count(self, where: str) -> int:
-        """How many rows match `where` (the API counts); raises like `fetch_pages`."""
-        return self._request({"$select": "count(*)", "$where": where}, parse_count)
+    def count(self, where: str | None) -> int:
+        """How many rows match `where` (all without one; the API counts); raises like
+        `fetch_pages`."""
+        params = {"$select": "count(*)"} | ({"$where": where} if where else {})
+        return self._request(params, parse_count)
 
     def fetch_pages(
         self, where: str | None, page_limit: int, fields: Sequence[str] = RECORD_FIELDS
@@ -255,9 +257,9 @@ class SocrataClient:
             last_id, skip = self._next_keyset(page, last_id, skip)
             yield page
 
-    def ids(self, where: str, page_limit: int) -> pl.Series:
-        """The ids of every row matching `where`, ascending, null where one cannot be read;
-        raises like `fetch_pages`."""
+    def ids(self, where: str | None, page_limit: int) -> pl.Series:
+        """The ids of every row matching `where` (all without one), ascending, null where one
+        cannot be read; raises like `fetch_pages`."""
         pages = [
             page.get_column("id").cast(pl.Int64, strict=False)
             for page in self.fetch_pages(where, page_limit, fields=("id",))

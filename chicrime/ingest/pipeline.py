@@ -121,6 +121,7 @@ def ingest_once(
     settings: Settings,
     *,
     since: dt.date | None = None,
+    reconcile: bool = False,
     client: SocrataClient | None = None,
     clock: Callable[[], dt.datetime] = utc_now,
     progress: ProgressFactory = LogProgress,
@@ -128,12 +129,15 @@ def ingest_once(
 ) -> IngestResult:
     """Run one incremental ingestion (or a backfill from `since`) under the run lock.
 
-    Raises `RunInProgressError` at once if another run holds the lock. On any failure the run is
-    recorded as failed with its reason and the exception propagates; the lake and the
+    With `reconcile`, or when the last reconciliation is `RECONCILE_DAYS` old, the run also
+    reconciles the whole lake with upstream (see `_Ingestion._reconcile`).
+
+    Raises `RunInProgressError` at once if another run holds the lock. On any failure the run
+    is recorded as failed with its reason and the exception propagates; the lake and the
     watermark are then exactly as the last successful run left them.
     """
     with _locked_run(settings, client, clock, progress, on_step) as run:
-        return run.ingest(since)
+        return run.ingest(since, reconcile)
 
 
 def repair_lake(
@@ -182,12 +186,12 @@ class _Ingestion:
         # Ids upstream listed but that could not be read: records it really serves that way.
         self.unreadable_listed = 0
 
-    def ingest(self, since: dt.date | None) -> IngestResult:
+    def ingest(self, since: dt.date | None, reconcile: bool) -> IngestResult:
         self._refuse_demo_lake()
         window = plan_window(self.settings, self.run.prior(), since, self.run.clock())
-        run_id = self.run.start(
-            "backfill" if since else "ingest", window.start, window.updated_since
-        )
+        reconcile = reconcile or self._reconciliation_due()
+        kind = "reconcile" if reconcile else "backfill" if since else "ingest"
+        run_id = self.run.start(kind, window.start, window.updated_since)
         with self.run.staged(run_id) as staging:
             queries = window.queries()
             counts = [self.client.count(where) for where in queries]
@@ -197,6 +201,8 @@ class _Ingestion:
             bar.close()
             self.run.on_step("fetched")
             deleted = self._confirm_deletions(staging, run_id, window.start)
+            if reconcile:
+                deleted += self._reconcile(staging, run_id, set(deleted))
             committed = self.run.commit(run_id, staging, deleted, label=f"r{run_id:06d}")
         return self._finished(run_id, window, committed)
 
@@ -232,6 +238,68 @@ class _Ingestion:
                 run_id, staging, gone.to_list(), label=f"r{run_id:06d}", replaced=damaged
             )
         return report, self._finished(run_id, window, committed)
+
+    def _reconciliation_due(self) -> bool:
+        """`RECONCILE_DAYS` (0: never by itself) have passed since the last reconciliation."""
+        days = self.settings.reconcile_days
+        last = self.run.state.last_reconciled()
+        return bool(days) and last is not None and self.run.clock() - last >= dt.timedelta(days)
+
+    def _reconcile(self, staging: Staging, run_id: int, deleted: set[int]) -> list[int]:
+        """Compare every id upstream lists with the lake's, beyond the window.
+
+        Records upstream lists that the lake lacks are fetched by id and staged. Lake ids
+        upstream no longer lists are asked for by id; those it cannot produce are returned as
+        deleted (besides `deleted`, the window's). The listing must be complete (as many ids as
+        upstream counts, every one readable), and the deletions a plausible share of the lake
+        (`MAX_DELETE_PERCENT`); otherwise nothing is deleted: `IncompletePullError` or
+        `MassDeletionError` fails the run.
+        """
+        counted = self.client.count(None)
+        bar = self.run.progress("listing every id upstream", counted, "ids")
+        pages = []
+        for page in self.client.fetch_pages(None, self.settings.page_limit, fields=("id",)):
+            pages.append(page.get_column("id").cast(pl.Int64, strict=False))
+            bar.update(page.height)
+        bar.close()
+        listed = pl.concat([pl.Series("id", [], pl.Int64), *pages])
+        if listed.len() < counted and listed.len() < min(counted, self.client.count(None)):
+            raise IncompletePullError(
+                f"upstream counted {counted:,} records but listed only {listed.len():,} ids: a "
+                "server or proxy cut the listing short. Nothing was changed; the next run "
+                "reconciles again."
+            )
+        if listed.null_count():
+            raise IncompletePullError(
+                f"upstream listed {listed.null_count():,} id(s) that cannot be read; any lake "
+                "record could be one of them, so nothing was reconciled or changed."
+            )
+        held = self.run.lake.scan().select("id").collect().get_column("id")
+        returned = self._returned().drop_nulls()
+        lacking = listed.filter(~listed.is_in(held.implode()) & ~listed.is_in(returned.implode()))
+        self._pull_ids(staging, run_id, lacking)
+        unlisted = held.filter(~held.is_in(listed.implode()) & ~held.is_in(list(deleted)))
+        limit = _deletion_limit(held.len(), self.settings.max_delete_percent)
+        if unlisted.len() > limit:
+            raise MassDeletionError(
+                f"upstream no longer lists {unlisted.len():,} of the lake's {held.len():,} "
+                f"records, more than MAX_DELETE_PERCENT={self.settings.max_delete_percent:g} "
+                f"allows ({limit:,}); a broken upstream is more likely than real deletions. "
+                "Nothing was deleted or changed. If upstream really removed them, run "
+                "`chicrime ingest --once --reconcile` once with MAX_DELETE_PERCENT=100."
+            )
+        self._pull_ids(staging, run_id, unlisted)
+        gone = unlisted.filter(~unlisted.is_in(self._returned().drop_nulls().implode()))
+        log.info(
+            "lake reconciled with upstream",
+            extra={
+                "run_id": run_id,
+                "listed": listed.len(),
+                "fetched_missing": lacking.len(),
+                "deleted": gone.len(),
+            },
+        )
+        return gone.to_list()
 
     def _refuse_demo_lake(self) -> None:
         """Real records are never mixed into a synthetic lake."""

@@ -78,14 +78,18 @@ HISTORY_SCHEMA = pl.Schema(
         "case_number": pl.String(),
         "date": pl.Datetime("us"),
         "primary_type": pl.String(),
+        "fbi_code": pl.String(),
+        "district": pl.String(),
+        "community_area": pl.String(),
         "field": pl.String(),
         "before": pl.String(),
         "after": pl.String(),
     }
 )
 _TEXT_TIME = "%Y-%m-%dT%H:%M:%S%.6f"
-# The record context every event row carries: from the new row, or the old one for a removal.
-_CONTEXT = ("case_number", "date", "primary_type")
+# The record context every event row carries (so revisions can be filtered like incidents):
+# from the new row, or the old one for a removal.
+_CONTEXT = ("case_number", "date", "primary_type", "fbi_code", "district", "community_area")
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ from chicrime.store.schema import LAKE_SCHEMA, PARQUET_METADATA
 from chicrime.store.staging import SEQ, Staging
 from chicrime.store.versions import current_version, version_partitions
 
-__all__ = ["Lake", "LakeSummary", "MergePlan", "MergeStats"]
+__all__ = ["Lake", "LakeSummary", "MergePlan", "MergeStats", "write_partition"]
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ class Lake:
                 else:
                     rewritten.add(partition)
                     if merged.height:
-                        self._write_partition(merged, build, partition, label)
+                        write_partition(merged, build, partition, label)
                         facts[partition] = PartitionFacts.of(merged)
                 if on_partition is not None:
                     on_partition(partition)
@@ -387,21 +387,6 @@ class Lake:
         return merged
 
     @staticmethod
-    def _write_partition(rows: pl.DataFrame, build: Path, partition: Partition, label: str) -> None:
-        target = partition_dir(build, partition) / f"part-{label}.parquet"
-        with writing(target):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            rows.write_parquet(
-                target,
-                compression="zstd",
-                statistics=True,
-                row_group_size=16_384,
-                metadata=PARQUET_METADATA,
-            )
-            with target.open("rb") as handle:
-                os.fsync(handle.fileno())
-
-    @staticmethod
     def _link_files(files: list[Path], build: Path, partition: Partition) -> None:
         target = partition_dir(build, partition)
         with writing(target):
@@ -457,6 +442,22 @@ class Lake:
                 shutil.rmtree(entry)
                 removed.append(name)
         return removed
+
+
+def write_partition(rows: pl.DataFrame, root: Path, partition: Partition, label: str) -> None:
+    """Write a partition's rows (sorted by date and id) as the lake writes every file."""
+    target = partition_dir(root, partition) / f"part-{label}.parquet"
+    with writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rows.write_parquet(
+            target,
+            compression="zstd",
+            statistics=True,
+            row_group_size=16_384,
+            metadata=PARQUET_METADATA,
+        )
+        with target.open("rb") as handle:
+            os.fsync(handle.fileno())
 
 
 def _revised_ids(events: pl.DataFrame) -> int:

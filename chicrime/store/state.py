@@ -378,6 +378,26 @@ class StateStore:
         )
         return str(rows[0][0]) if rows else None
 
+    def last_reconciled(self) -> dt.datetime | None:
+        """When the lake was last compared with every id upstream: the newest successful
+        reconciliation, else the first successful run (which built the lake); None if none."""
+        for sql in (
+            "SELECT max(finished_at) FROM runs WHERE status = 'success' AND kind = 'reconcile'",
+            "SELECT min(finished_at) FROM runs WHERE status = 'success'",
+        ):
+            rows = self._query(sql)
+            if rows and rows[0][0] is not None:
+                return dt.datetime.fromisoformat(str(rows[0][0]).replace("Z", "+00:00"))
+        return None
+
+    def last_success_by(self, moment: dt.datetime) -> int | None:
+        """The newest successful run that finished at or before the aware instant `moment`."""
+        rows = self._query(
+            "SELECT max(run_id) FROM runs WHERE status = 'success' AND finished_at <= ?",
+            (utc_text(moment),),
+        )
+        return None if not rows or rows[0][0] is None else int(rows[0][0])
+
     def recent_runs(self, limit: int = 20) -> list[RunRecord]:
         """The newest runs first."""
         rows = self._query(
@@ -406,6 +426,9 @@ class StateView:
 
     def recent_runs(self, limit: int) -> list[RunRecord]:
         return self._read(lambda store: store.recent_runs(limit)) or []
+
+    def last_success_by(self, moment: dt.datetime) -> int | None:
+        return self._read(lambda store: store.last_success_by(moment))
 
     def _read(self, question: Callable[[StateStore], T]) -> T | None:
         if not self.path.is_file():
