@@ -50,7 +50,7 @@ def layout(**_query: str) -> html.Div:
 
 
 dash.register_page(  # type: ignore[no-untyped-call]
-    __name__, path="/data", name="Data", order=6, title="chicrime · data", layout=layout
+    __name__, path="/data", name="Data", order=7, title="chicrime · data", layout=layout
 )
 
 

@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 import polars as pl
 from dash import Input, Output, callback, dcc, html
 
+from chicrime.analytics import Freshness
 from chicrime.analytics.compare import ALL_CATEGORIES
 from chicrime.app import charts, ids
 from chicrime.app.context import chart_callback, current, selection
@@ -19,6 +20,7 @@ def layout(**_query: str) -> html.Div:
     return html.Div(
         [
             page_heading("Overview"),
+            html.P(id=ids.OVERVIEW_FRESHNESS, className="small text-muted mb-2"),
             kpi_row(ids.KPI_INCIDENTS, ids.KPI_ARREST_RATE, ids.KPI_CHANGE),
             html.P(id=ids.OVERVIEW_COMPARE, className="small"),
             dbc.Row(
@@ -41,14 +43,41 @@ dash.register_page(  # type: ignore[no-untyped-call]
     Output(ids.KPI_ARREST_RATE, "children"),
     Output(ids.KPI_CHANGE, "children"),
     Output(ids.OVERVIEW_COMPARE, "children"),
+    Output(ids.OVERVIEW_FRESHNESS, "children"),
     Input(ids.FILTERS, "data"),
 )
-def show_kpis(query: object) -> tuple[object, object, object, object]:
+def show_kpis(query: object) -> tuple[object, object, object, object, object]:
     filters = selection(query)
     if filters is None:
         raise dash.exceptions.PreventUpdate
     analytics = current().analytics
-    return (*kpi_cards(analytics.kpis(filters)), compare_summary(analytics.compare(filters)))
+    return (
+        *kpi_cards(analytics.kpis(filters)),
+        compare_summary(analytics.compare(filters)),
+        freshness_note(analytics.freshness()),
+    )
+
+
+def freshness_note(fresh: Freshness) -> list[object]:
+    """When the data was last refreshed, and how many records that run revised (a link to
+    /changes)."""
+    when = (fresh.last_success_at or "never").replace("T", " ").replace("Z", " UTC")
+    note: list[object] = [
+        f"Data refreshed {when}; newest incident {fresh.newest_date:%d %b %Y %H:%M}."
+        if fresh.newest_date
+        else f"Data refreshed {when}."
+    ]
+    if fresh.revised_last_run is not None:
+        count = fresh.revised_last_run
+        note += [
+            " ",
+            dcc.Link(
+                f"{count:,} record{'s' * (count != 1)} changed in the last run",
+                href="/changes",
+            ),
+            ".",
+        ]
+    return note
 
 
 def compare_summary(frame: pl.DataFrame) -> list[object]:

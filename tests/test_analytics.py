@@ -704,7 +704,7 @@ def test_no_lake_has_no_version_range_defaults_or_choices(tmp_path: Path) -> Non
     assert analytics.date_range() is None
     assert analytics.default_filters() is None
     assert analytics.dimensions() == Dimensions((), ())
-    assert analytics.freshness() == Freshness(None, None, 0, False)
+    assert analytics.freshness() == Freshness(None, None, 0, False, None)
     assert analytics.recent_runs() == []
     assert not (tmp_path / "empty").exists()
 
@@ -731,7 +731,7 @@ def record_run(store: StateStore, kind: str, day: int, *, ok: bool = True) -> No
         run_id,
         dataset_id="ijzp-q8t2",
         finished_at=finished,
-        totals=RunTotals(30, 0, 30, 30, 0, 5, None),
+        totals=RunTotals(30, 0, 30, 30, 0, 5, None, rows_revised=run_id * 10),
         watermark_max_date=dt.datetime(2024, 4, 15, 14, 0),
         watermark_max_updated_on=None,
         backfill_days=14,
@@ -745,6 +745,7 @@ def test_freshness_without_state_db_still_reports_the_lake(analytics: Analytics)
         newest_date=dt.datetime(2024, 4, 15, 14, 0),
         rows=30,
         synthetic=False,
+        revised_last_run=None,
     )
     assert analytics.recent_runs() == []
 
@@ -757,13 +758,14 @@ def test_freshness_and_runs_come_from_the_state_db(tmp_path: Path) -> None:
     record_run(store, "demo", 1)
     analytics = Analytics(data_dir, cache=False)
     assert analytics.freshness() == Freshness(
-        "2024-06-01T03:05:00Z", dt.datetime(2024, 3, 31, 23, 30), 18, True
+        "2024-06-01T03:05:00Z", dt.datetime(2024, 3, 31, 23, 30), 18, True, 10
     )
     record_run(store, "ingest", 2)
     record_run(store, "ingest", 3, ok=False)
     store.close()
     assert analytics.freshness().synthetic is False
     assert analytics.freshness().last_success_at == "2024-06-02T03:05:00Z"
+    assert analytics.freshness().revised_last_run == 20  # the failed run 3 revised nothing
     runs = analytics.recent_runs()
     assert [(r.run_id, r.kind, r.status) for r in runs] == [
         (3, "ingest", "failed"),
@@ -781,7 +783,7 @@ def test_an_unreadable_state_db_reads_as_no_history(lake_dir: Path, tmp_path: Pa
     (data_dir / "state" / "chicrime.db").write_bytes(b"this is not a database" * 100)
     (data_dir / "lake").symlink_to(lake_dir / "lake")
     analytics = Analytics(data_dir, cache=False)
-    assert analytics.freshness() == Freshness(None, dt.datetime(2024, 4, 15, 14, 0), 30, False)
+    assert analytics.freshness() == Freshness(None, dt.datetime(2024, 4, 15, 14, 0), 30, False, None)
     assert analytics.recent_runs() == []
 
 

@@ -288,6 +288,7 @@ def test_navbar_marks_overview_for_a_pathname_that_is_not_text(
         "x",
         {"path": 7},
         {"path": "/areas"},
+        {"path": "/changes"},
     ]
     body = callback_body(
         app, f'{{"path":["ALL"],"type":"{ids.NAV_LINK}"}}.active', [[1]], [crafted_links]
@@ -300,6 +301,7 @@ def test_navbar_marks_overview_for_a_pathname_that_is_not_text(
         False,
         True,
         True,
+        False,
         False,
     ]
 
@@ -576,7 +578,7 @@ def test_no_json_value_makes_the_app_answer_500(
         and entry["inputs"] == [{"id": ids.FILTERS, "property": "data"}]
         and not entry["state"]
     ]
-    assert len(filter_callbacks) == 15
+    assert len(filter_callbacks) == 16
     requests = [callback_body(app, key, [store]) for key in filter_callbacks]
     describe = describe_body(app, store)
     requests.append(describe)

@@ -157,6 +157,7 @@ ROUTES = [
     ("/arrests", 1),
     ("/compare", 0),
     ("/areas", 2),
+    ("/changes", 2),
     ("/data", 0),
 ]
 

@@ -12,6 +12,7 @@ import sys
 import termios
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from chicrime.store.lock import run_lock
@@ -256,3 +257,54 @@ def test_help_and_runs_load_no_data_or_network_libraries(tmp_path: Path) -> None
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_changes_and_export_as_of_a_past_run(tmp_path: Path) -> None:
+    """`changes` lists what a run revised; `export --as-of` writes the lake a past run left."""
+    rows = [api_row(i, f"2024-05-0{i}T12:00:00.000") for i in range(1, 4)]
+    dataset = SocrataDataset(rows)
+    with SocrataServer({"ijzp-q8t2": dataset}) as server:
+        env = env_for(server, tmp_path)
+        assert run_cli("ingest", "--once", env=env, cwd=tmp_path).returncode == 0
+        dataset.upsert(
+            [api_row(2, "2024-05-02T12:00:00.000", "2024-06-09T00:00:00.000", primary_type="THEFT")]
+        )
+        dataset.delete([3])
+        second = run_cli("ingest", "--once", env=env, cwd=tmp_path)
+    assert "revised 2 record(s)" in second.stdout, second.stderr
+
+    table = run_cli("changes", env=env, cwd=tmp_path).stdout.splitlines()
+    assert [line.split()[0] for line in table] == ["run", "2", "2"]
+    assert table[1].split()[3:] == [
+        "reclassified", "2", "JA000002", "2024-05-02", "12:00", "primary_type", "BATTERY", "THEFT"
+    ]  # fmt: skip
+    assert table[2].split()[3:] == [
+        "removed", "3", "JA000003", "2024-05-03", "12:00", "record", "BATTERY", "removed"
+    ]  # fmt: skip
+    lines = run_cli("changes", "--field", "primary_type", "--json", env=env, cwd=tmp_path)
+    records = [json.loads(line) for line in lines.stdout.splitlines()]
+    assert [(r["id"], r["label"], r["before"], r["after"]) for r in records] == [
+        (2, "reclassified", "BATTERY", "THEFT"),
+        (3, "removed", "BATTERY", "removed"),
+    ]
+    assert (
+        run_cli("changes", "--id", "1", env=env, cwd=tmp_path).stdout
+        == "no revisions match (the record history begins with run 1)\n"
+    )
+
+    exported = run_cli("export", str(tmp_path / "as-of-1"), "--as-of", "1", env=env, cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.startswith("exported the lake as of run 1: 3 rows in 1 partition(s)")
+    files = sorted((tmp_path / "as-of-1").glob("year=*/month=*/*.parquet"))
+    first = pl.read_parquet(files).sort("id")
+    assert first.select("id", "primary_type").rows() == [
+        (1, "BATTERY"),
+        (2, "BATTERY"),
+        (3, "BATTERY"),
+    ]
+    again = run_cli("export", str(tmp_path / "as-of-1"), env=env, cwd=tmp_path)
+    assert again.returncode == 1
+    assert "already exists; export writes a new directory only" in again.stderr
+    bad = run_cli("export", str(tmp_path / "x"), "--as-of", "last week", env=env, cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "'last week' is neither a run id nor a date" in bad.stderr

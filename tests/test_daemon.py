@@ -126,15 +126,20 @@ def successes(daemon: Daemon) -> int:
 
 def assert_no_leftovers(data_dir: Path) -> None:
     """No staging files and no half-built lake version: only the current and previous ones,
-    each with its facts file and rollups."""
+    each with its facts file, rollups and history."""
     assert list((data_dir / "staging").glob("*")) == []
     current = (data_dir / "lake" / "crimes").resolve().name
-    entries = {p.name for p in (data_dir / "lake").iterdir() if p.name != "crimes"}
+    assert (data_dir / "lake" / "revisions").resolve().name == f".history{current}"
+    entries = {
+        p.name for p in (data_dir / "lake").iterdir() if p.name not in ("crimes", "revisions")
+    }
     versions = {name for name in entries if name.startswith(".v-")}
     assert current in versions
     assert len(versions) <= 2
-    assert entries - versions == {f".facts{version}.json" for version in versions} | {
-        f".rollups{version}" for version in versions
+    assert entries - versions == {
+        f"{prefix}{version}{suffix}"
+        for version in versions
+        for prefix, suffix in ((".facts", ".json"), (".rollups", ""), (".history", ""))
     }
 
 

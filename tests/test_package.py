@@ -34,6 +34,7 @@ PAGES = {
     "/arrests": "arrests",
     "/compare": "compare",
     "/areas": "areas",
+    "/changes": "changes",
     "/data": "data",
 }
 # One component of each page's own layout, as the router sends it.
@@ -44,6 +45,7 @@ PAGE_COMPONENTS = {
     "/arrests": "arrests-rates",
     "/compare": "compare-table",
     "/areas": "areas-table",
+    "/changes": "changes-table",
     "/data": "data-runs",
 }
 DEMO_ARGS = ["demo", "--years", "0.2", "--end", "2026-06-30"]
@@ -389,9 +391,16 @@ def router_request(pathname: str) -> dict[str, object]:
 
 
 def kpi_request(start: str, end: str) -> dict[str, object]:
-    """The overview's KPI callback (three KPIs and the 28-day comparison line) for the
+    """The overview's KPI callback (three KPIs, the 28-day comparison line and the freshness
+    note) for the
     selection `start`..`end`."""
-    kpis = ("kpi-incidents", "kpi-arrest-rate", "kpi-change", "overview-compare")
+    kpis = (
+        "kpi-incidents",
+        "kpi-arrest-rate",
+        "kpi-change",
+        "overview-compare",
+        "overview-freshness",
+    )
     return {
         "output": "".join(f"..{k}.children." for k in kpis) + ".",
         "outputs": [{"id": k, "property": "children"} for k in kpis],

@@ -156,6 +156,7 @@ class Freshness:
     newest_date: dt.datetime | None  # newest incident `date` (Chicago wall clock)
     rows: int
     synthetic: bool  # the last successful run wrote demo data (`chicrime demo`)
+    revised_last_run: int | None  # records the last successful run revised (None: not known)
 
 
 @dataclass(frozen=True)
@@ -349,11 +350,13 @@ class Analytics:
         A missing or unreadable state database gives `last_success_at=None`, `synthetic=False`.
         """
         stats = self._lake_stats()
+        last = self._history.last_success()
         return Freshness(
             last_success_at=self._history.last_success_at(),
             newest_date=stats.last,
             rows=stats.rows,
-            synthetic=self._history.last_success_kind() == "demo",
+            synthetic=last is not None and last.kind == "demo",
+            revised_last_run=None if last is None else last.rows_revised,
         )
 
     def recent_runs(self, n: int = 10) -> list[RunRecord]:

@@ -27,6 +27,8 @@ __all__ = [
     "message_figure",
     "points_map",
     "radius_text",
+    "reclassification_heatmap",
+    "revisions_bars",
     "top_types_bar",
     "weekday_hour_heatmap",
 ]
@@ -215,6 +217,60 @@ def weekday_hour_heatmap(cells: pl.DataFrame, hours: frozenset[int] | None = Non
         "When incidents happen",
         xaxis=_axis("hour of day (Chicago time)", dtick=2),
         yaxis=_axis("day of week", autorange="reversed"),
+    )
+
+
+def revisions_bars(weekly: pl.DataFrame, labels: tuple[str, ...]) -> Figure:
+    """Revisions per week they were seen, stacked by label (`labels` in legend order)."""
+    traces = []
+    for label, color in zip(labels, _PALETTE, strict=False):
+        rows = weekly.filter(pl.col("label") == label)
+        if rows.is_empty():
+            continue
+        traces.append(
+            {
+                "type": "bar",
+                "name": label,
+                "x": [d.isoformat() for d in rows.get_column("week")],
+                "y": rows.get_column("revisions").to_list(),
+                "marker": {"color": color},
+                "hovertemplate": f"week of %{{x}}: %{{y:,}} {label}<extra></extra>",
+            }
+        )
+    return _figure(
+        traces,
+        "Revisions per week",
+        barmode="stack",
+        xaxis=_axis("week seen (from Monday)", type="date"),
+        yaxis=_axis("records revised"),
+        legend={"orientation": "h", "y": -0.25},
+    )
+
+
+def reclassification_heatmap(matrix: pl.DataFrame) -> Figure:
+    """How many records moved from one primary type (row) to another (column)."""
+    sources = sorted(set(matrix.get_column("from_type")))
+    targets = sorted(set(matrix.get_column("to_type")))
+    grid: list[list[int | None]] = [[None] * len(targets) for _ in sources]
+    for source, target, count in matrix.iter_rows():
+        grid[sources.index(source)][targets.index(target)] = count
+    trace = {
+        "type": "heatmap",
+        "z": grid,
+        "x": targets,
+        "y": sources,
+        "colorscale": _SEQUENTIAL,
+        "zmin": 0,
+        "hoverongaps": False,
+        "colorbar": {"title": {"text": "records"}},
+        "hovertemplate": "%{y} → %{x}: %{z:,} records<extra></extra>",
+    }
+    return _figure(
+        [trace],
+        "Reclassified: from one primary type to another",
+        height=max(320, 26 * len(sources) + 160),
+        xaxis=_axis("now", tickangle=-35),
+        yaxis=_axis("before", autorange="reversed"),
     )
 
 

@@ -46,6 +46,7 @@ PAGES = (
     ("/arrests", "Arrests"),
     ("/compare", "Compare"),
     ("/areas", "Areas"),
+    ("/changes", "Changes"),
     ("/data", "Data"),
 )
 _TRI_STATE = [

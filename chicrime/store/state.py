@@ -378,6 +378,13 @@ class StateStore:
         )
         return str(rows[0][0]) if rows else None
 
+    def last_success(self) -> RunRecord | None:
+        """The newest successful run, or None."""
+        rows = self._query(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE status = 'success' ORDER BY run_id DESC LIMIT 1"
+        )
+        return RunRecord(*rows[0]) if rows else None
+
     def last_reconciled(self) -> dt.datetime | None:
         """When the lake was last compared with every id upstream: the newest successful
         reconciliation, else the first successful run (which built the lake); None if none."""
@@ -429,6 +436,9 @@ class StateView:
 
     def last_success_by(self, moment: dt.datetime) -> int | None:
         return self._read(lambda store: store.last_success_by(moment))
+
+    def last_success(self) -> RunRecord | None:
+        return self._read(StateStore.last_success)
 
     def _read(self, question: Callable[[StateStore], T]) -> T | None:
         if not self.path.is_file():
