@@ -206,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--seed", type=int, default=2001, help="random seed; same seed, same lake (default 2001)"
     )
+    demo.add_argument(
+        "--revision-days",
+        type=_whole_number(0, 365),
+        metavar="N",
+        help="then simulate N days of upstream revisions, one run a day (default 60; 0: none)",
+    )
     return parser
 
 
@@ -248,7 +254,7 @@ def _command(settings: Settings, args: argparse.Namespace, redact: Redactor) -> 
     if args.command == "runs":
         return _runs(settings, args.limit, args.json, out)
     if args.command == "demo":
-        return _demo(settings, args.years, args.end, args.seed, out)
+        return _demo(settings, args, out)
     if args.command == "serve":
         return _serve(settings, args)
     if args.command == "daemon":
@@ -380,23 +386,25 @@ def _daemon(settings: Settings, every: float | None) -> int:
     return run_daemon(settings, schedule, SystemdNotifier.from_environ(os.environ))
 
 
-def _demo(settings: Settings, years: float, end: dt.date | None, seed: int, out: Out) -> int:
+def _demo(settings: Settings, args: argparse.Namespace, out: Out) -> int:
     from chicrime.demo import default_end, window_for_years, write_demo_lake
 
-    last_day = end or default_end(dt.datetime.now(dt.UTC))
+    last_day = args.end or default_end(dt.datetime.now(dt.UTC))
     result = write_demo_lake(
         settings,
-        start=window_for_years(last_day, years),
+        start=window_for_years(last_day, args.years),
         end=last_day,
-        seed=seed,
+        seed=args.seed,
         progress=terminal_or_log_progress,
+        **({} if args.revision_days is None else {"revision_days": args.revision_days}),
     )
     totals = result.totals
     out(
         f"demo run {result.run_id}: wrote {totals.rows_written:,} synthetic rows dated "
         f"{result.start} to {result.end} (seed {result.seed}), removed {totals.rows_deleted:,} "
         f"earlier demo rows, rewrote {totals.partitions_rewritten} partition(s); "
-        f"watermark {wall_text(result.watermark_after)}"
+        f"watermark {wall_text(result.watermark_after)}; then {result.revision_runs} run(s) "
+        f"simulating upstream's later edits revised {result.revisions:,} record(s)"
     )
     return 0
 

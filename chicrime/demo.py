@@ -25,6 +25,7 @@ import polars as pl
 from chicrime import demo_profile as profile
 from chicrime.clock import CHICAGO, utc_now
 from chicrime.demo_geo import demo_boundaries, demo_population
+from chicrime.demo_revisions import CANDIDATE_DAYS, LATE_DAYS, daily_edits
 from chicrime.errors import ChicrimeError
 from chicrime.progress import LogProgress, ProgressFactory
 from chicrime.settings import Settings
@@ -37,6 +38,7 @@ from chicrime.store.state import RunTotals
 __all__ = [
     "DEMO_KIND",
     "FIRST_DAY",
+    "REVISION_DAYS",
     "DemoError",
     "DemoResult",
     "default_end",
@@ -48,6 +50,8 @@ __all__ = [
 log = logging.getLogger("chicrime.demo")
 
 DEMO_KIND = "demo"
+# Days of simulated revisions by default: two months of daily runs.
+REVISION_DAYS = 60
 # Ids are `day number since FIRST_DAY * 10_000 + rank within the day`; the real dataset starts in
 # 2001 too. Synthetic ids (tens of millions) stay clear of real ones (below 14 million).
 FIRST_DAY = dt.date(2001, 1, 1)
@@ -83,6 +87,8 @@ class DemoResult:
     seed: int
     totals: RunTotals
     watermark_after: dt.datetime | None
+    revision_runs: int = 0  # the runs that simulated upstream's later edits
+    revisions: int = 0  # records they revised
 
 
 def default_end(now: dt.datetime) -> dt.date:
@@ -106,20 +112,25 @@ def write_demo_lake(
     start: dt.date,
     end: dt.date,
     seed: int,
+    revision_days: int = REVISION_DAYS,
     clock: Callable[[], dt.datetime] = utc_now,
     progress: ProgressFactory = LogProgress,
 ) -> DemoResult:
-    """Replace the lake under `settings.data_dir` with synthetic rows dated `start`..`end`.
+    """Replace the lake under `settings.data_dir` with synthetic rows dated `start`..`end`,
+    then revise it as upstream would have over the last `revision_days` days (one run each,
+    seen at 03:15 Chicago time of that day; see `chicrime.demo_revisions`).
 
-    Runs under the ingestion lock (`RunInProgressError` at once if a run holds it) and records a
-    run of kind 'demo'; the watermark becomes the newest synthetic `date`. Raises `DemoError`,
+    Runs under the ingestion lock (`RunInProgressError` at once if a run holds it) and records
+    runs of kind 'demo'; the watermark becomes the newest synthetic `date`. Raises `DemoError`,
     writing nothing, for a bad window or seed, or when the lake holds data a demo did not write.
     Any other failure is recorded as a failed run and re-raised, the lake left as it was.
     """
     today = clock().astimezone(CHICAGO).date()
     _check_arguments(start, end, seed, today)
+    if not 0 <= revision_days <= 365:
+        raise DemoError(f"--revision-days must be from 0 to 365, not {revision_days}")
     with writer_run(settings, clock=clock, progress=progress) as run:
-        return _DemoRun(run).execute(start, end, seed)
+        return _DemoRun(run).execute(start, end, seed, revision_days)
 
 
 def _check_arguments(start: dt.date, end: dt.date, seed: int, today: dt.date) -> None:
@@ -136,11 +147,36 @@ def _check_arguments(start: dt.date, end: dt.date, seed: int, today: dt.date) ->
         )
 
 
+class _LateReports:
+    """Rows a late report can be made of: the demo's rows for another seed, never in the lake."""
+
+    def __init__(self, start: dt.date, seed: int) -> None:
+        self.start, self.seed = start, seed
+        self._months: dict[tuple[int, int], pl.DataFrame] = {}
+
+    def dated(self, first: dt.date, last: dt.date) -> pl.DataFrame:
+        """Such rows dated `first`..`last` (and not before the window)."""
+        first = max(first, self.start)
+        parts = [pl.DataFrame(schema=LAKE_SCHEMA)]
+        for month in _months(first, last) if first <= last else ():
+            if month not in self._months:
+                self._months[month] = month_rows(*month, self.seed + 1)
+            parts.append(self._months[month])
+        return pl.concat(parts).filter(
+            (pl.col("date") >= _midnight(first))
+            & (pl.col("date") < _midnight(last + dt.timedelta(days=1)))
+        )
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time())
+
+
 class _DemoRun:
     def __init__(self, run: WriterRun) -> None:
         self.run, self.settings, self.lake = run, run.settings, run.lake
 
-    def execute(self, start: dt.date, end: dt.date, seed: int) -> DemoResult:
+    def execute(self, start: dt.date, end: dt.date, seed: int, revision_days: int) -> DemoResult:
         self._refuse_real_data()
         run_id = self.run.start(
             DEMO_KIND,
@@ -171,7 +207,47 @@ class _DemoRun:
                 restart_history=True,
             )
         self.run.finished(run_id, committed)
-        return DemoResult(run_id, start, end, seed, committed.totals, committed.watermark_after)
+        revised = self._revise(start, end, seed, revision_days)
+        return DemoResult(
+            run_id, start, end, seed, committed.totals, committed.watermark_after, *revised
+        )
+
+    def _revise(self, start: dt.date, end: dt.date, seed: int, days: int) -> tuple[int, int]:
+        """One run per day of the last `days` (none before the window's `CANDIDATE_DAYS`th
+        day), each committing that day's synthetic edits; (runs, records revised)."""
+        first = max(end - dt.timedelta(days=days - 1), start + dt.timedelta(CANDIDATE_DAYS))
+        if first > end:
+            return 0, 0
+        since = dt.datetime.combine(first - dt.timedelta(CANDIDATE_DAYS), dt.time())
+        held = self.lake.scan().filter(pl.col("date") >= since).collect()
+        reports = _LateReports(start, seed)
+        bar = self.run.progress("simulating revisions", (end - first).days + 1, "days")
+        runs = revised = 0
+        day = first
+        while day <= end:
+            edits = daily_edits(
+                held.filter(pl.col("date") >= _midnight(day - dt.timedelta(CANDIDATE_DAYS))),
+                reports.dated(day - dt.timedelta(LATE_DAYS[1]), day - dt.timedelta(LATE_DAYS[0])),
+                day,
+                day.toordinal() - FIRST_DAY.toordinal(),
+                seed,
+            )
+            seen = dt.datetime.combine(day, dt.time(3, 15), CHICAGO).astimezone(dt.UTC)
+            run_id = self.run.start(DEMO_KIND, since, revisions_of=day.isoformat())
+            with self.run.staged(run_id) as staging:
+                staging.add(edits.upserts)
+                self.run.rows_fetched += edits.upserts.height
+                committed = self.run.commit(
+                    run_id, staging, edits.removed, label=f"d{run_id:06d}", observed_at=seen
+                )
+            self.run.finished(run_id, committed)
+            changed = pl.concat([pl.Series("id", edits.removed, pl.Int64), edits.upserts["id"]])
+            held = pl.concat([held.filter(~pl.col("id").is_in(changed.implode())), edits.upserts])
+            runs, revised = runs + 1, revised + committed.totals.rows_revised
+            bar.update(1)
+            day += dt.timedelta(days=1)
+        bar.close()
+        return runs, revised
 
     def _refuse_real_data(self) -> None:
         """Only an empty lake or one the last successful run (a demo) wrote may be replaced."""

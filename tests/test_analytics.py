@@ -783,7 +783,9 @@ def test_an_unreadable_state_db_reads_as_no_history(lake_dir: Path, tmp_path: Pa
     (data_dir / "state" / "chicrime.db").write_bytes(b"this is not a database" * 100)
     (data_dir / "lake").symlink_to(lake_dir / "lake")
     analytics = Analytics(data_dir, cache=False)
-    assert analytics.freshness() == Freshness(None, dt.datetime(2024, 4, 15, 14, 0), 30, False, None)
+    assert analytics.freshness() == Freshness(
+        None, dt.datetime(2024, 4, 15, 14, 0), 30, False, None
+    )
     assert analytics.recent_runs() == []
 
 

@@ -852,3 +852,44 @@ def test_the_map_never_goes_blank_while_a_filter_changes(watched: Watched, base_
         sizes.append(len(page.screenshot(clip=centre)))
     assert len(sizes) >= 5
     assert min(sizes) > 10 * blank, sizes
+
+
+def test_the_changes_page_counts_the_demo_revisions_from_the_history(
+    watched: Watched, base_url: str, data_dir: Path
+) -> None:
+    """/changes for one week of incidents: the reclassification matrix, the violent share and
+    the exported list of revisions hold exactly what the history files say."""
+    start, end = dt.date(2024, 5, 6), dt.date(2024, 5, 12)
+    history = pl.read_parquet(sorted((data_dir / "lake" / "revisions").glob("*/*.parquet")))
+    week = history.filter(pl.col("date").dt.date().is_between(start, end))
+    changed = week.filter((pl.col("kind") == "changed") & (pl.col("field") != "updated_on"))
+    removed = week.filter((pl.col("kind") == "removed") & (pl.col("field") == "primary_type"))
+    seen = pl.col("observed_at").dt.convert_time_zone("America/Chicago").dt.replace_time_zone(None)
+    late = week.filter((pl.col("kind") == "added") & (seen - pl.col("date") > dt.timedelta(30)))
+    violent = (
+        week.filter(pl.col("kind").is_in(["changed", "removed"]))
+        .filter(pl.col("fbi_code").is_in(VIOLENT_CODES))
+        .get_column("id")
+        .n_unique()
+    )
+    reclassified = changed.filter(pl.col("field") == "primary_type").height
+    assert reclassified > 0
+    assert removed.height > 0
+
+    page = watched.page
+    page.goto(f"{base_url}/changes?start={start}&end={end}")
+    wait_for_charts(page, 2)
+    page.wait_for_selector("#changes-table .dash-spreadsheet td")
+    matrix = page.evaluate(
+        "() => document.querySelector('#changes-matrix .js-plotly-plot').data[0].z"
+        ".flat().reduce((a, b) => a + (b || 0), 0)"
+    )
+    assert matrix == reclassified
+    shares = table_cells(page, "#changes-shares", ["category", "revised"])
+    assert shares[0] == ["Violent (Part I)", f"{violent:,}"]
+    with page.expect_download() as download_info:
+        page.locator("#changes-table .export").click()
+    exported = download_info.value.path().read_text(encoding="utf-8-sig").splitlines()
+    assert exported[0] == ("Run,Seen (UTC),Revision,Id,Case,Incident date,Field,Before,After")
+    assert len(exported) - 1 == min(changed.height + removed.height + late.height, 500)
+    assert watched.errors == []

@@ -16,10 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chicrime import demo_profile as profile
+from chicrime.clock import CHICAGO
 from chicrime.demo import FIRST_DAY, DemoError, month_rows, write_demo_lake
 from chicrime.errors import RunInProgressError
 from chicrime.progress import LogProgress, Progress
 from chicrime.settings import Settings
+from chicrime.store.history import read_history
+from chicrime.store.lake import Lake
 from chicrime.store.lock import run_lock
 from chicrime.store.schema import LAKE_SCHEMA
 from chicrime.store.state import RunTotals, StateStore
@@ -39,9 +42,16 @@ def lake_rows(data_dir: Path) -> pl.DataFrame:
     return pl.read_parquet(pattern, hive_partitioning=False).sort("id")
 
 
-def demo(data_dir: Path, start: dt.date, end: dt.date, seed: int = 7) -> RunTotals:
+def demo(
+    data_dir: Path, start: dt.date, end: dt.date, seed: int = 7, revision_days: int = 0
+) -> RunTotals:
     result = write_demo_lake(
-        Settings(data_dir=data_dir), start=start, end=end, seed=seed, clock=clock
+        Settings(data_dir=data_dir),
+        start=start,
+        end=end,
+        seed=seed,
+        revision_days=revision_days,
+        clock=clock,
     )
     return result.totals
 
@@ -107,6 +117,45 @@ def test_running_again_with_the_same_arguments_changes_nothing(tmp_path: Path) -
     assert (totals.partitions_rewritten, totals.rows_new, totals.rows_deleted) == (0, 0, 0)
     assert os.readlink(tmp_path / "lake" / "crimes") == version
     assert lake_rows(tmp_path).equals(before)
+
+
+def test_simulated_revisions_go_through_the_history_day_by_day(tmp_path: Path) -> None:
+    """After the base run, one run per simulated day revises records; the history undoes them
+    back to the base lake exactly, and a rerun with the same arguments ends in the same lake."""
+    window = (dt.date(2024, 3, 1), dt.date(2024, 6, 29))
+    demo(tmp_path / "plain", *window, revision_days=0)
+    result = write_demo_lake(
+        Settings(data_dir=tmp_path / "revised"),
+        start=window[0],
+        end=window[1],
+        seed=7,
+        revision_days=10,
+        clock=clock,
+    )
+    assert (result.run_id, result.revision_runs) == (1, 10)
+    assert result.revisions > 100
+    lake = Lake(tmp_path / "revised" / "lake")
+    history = read_history(lake.root, lake.version()).collect()
+    assert sorted(set(history.get_column("run_id"))) == list(range(2, 12))
+    seen = {t.astimezone(CHICAGO) for t in history.get_column("observed_at")}
+    assert sorted(seen) == [
+        dt.datetime(2024, 6, day, 3, 15, tzinfo=CHICAGO) for day in range(20, 30)
+    ]
+    assert set(history.get_column("kind")) == {"added", "changed", "removed"}
+    revised = lake_rows(tmp_path / "revised")
+    assert not revised.equals(lake_rows(tmp_path / "plain"))
+    base = lake.as_of(1).sort("id").collect()
+    assert base.equals(lake_rows(tmp_path / "plain"))
+
+    write_demo_lake(
+        Settings(data_dir=tmp_path / "revised"),
+        start=window[0],
+        end=window[1],
+        seed=7,
+        revision_days=10,
+        clock=clock,
+    )
+    assert lake_rows(tmp_path / "revised").equals(revised)
 
 
 def test_a_day_holds_the_same_records_whatever_the_window(tmp_path: Path) -> None:
@@ -370,13 +419,16 @@ def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
 def test_cli_demo_writes_a_lake_and_runs_shows_it_as_demo(tmp_path: Path) -> None:
     """`chicrime demo --years ... --end ...` prints one summary line; `runs --json` says 'demo'."""
     data_dir = tmp_path / "data"
-    done = run_cli("demo", "--years", "0.2", "--end", "2024-03-31", data_dir=data_dir)
+    done = run_cli(
+        "demo", "--years", "0.2", "--end", "2024-03-31", "--revision-days", "0", data_dir=data_dir
+    )
 
     assert done.returncode == 0, done.stderr
     assert re.fullmatch(
         r"demo run 1: wrote [\d,]+ synthetic rows dated 2024-01-19 to 2024-03-31 \(seed 2001\), "
         r"removed 0 earlier demo rows, rewrote 3 partition\(s\); "
-        r"watermark 2024-03-31T\d\d:\d\d:00\n",
+        r"watermark 2024-03-31T\d\d:\d\d:00; then 0 run\(s\) simulating upstream's later "
+        r"edits revised 0 record\(s\)\n",
         done.stdout,
     )
     runs = json.loads(run_cli("runs", "--json", data_dir=data_dir).stdout)

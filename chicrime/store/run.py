@@ -144,6 +144,7 @@ class WriterRun:
         **details: object,
     ) -> int:
         """Record a `running` run of `kind` and log it (with `details`); returns its id."""
+        self.rows_fetched = self.rows_quarantined = 0
         prior = self.prior()
         self._watermark_before = prior.watermark_max_date if prior else None
         run_id = self.state.start_run(
@@ -189,13 +190,15 @@ class WriterRun:
         replaced: Collection[Partition] = (),
         staged_always_win: bool = False,
         restart_history: bool = False,
+        observed_at: dt.datetime | None = None,
     ) -> Committed:
         """Merge staging into a new lake version, swap it in, then record the success.
 
         The watermark becomes the newest `date` in the lake, capped at `watermark_ceiling`.
         See `Lake.plan_merge` for `deleted`, `replaced` and `staged_always_win`; what the run
         changed is kept in the record history unless `restart_history` begins a new one (for a
-        run that defines the whole lake).
+        run that defines the whole lake), as seen at `observed_at` (default: now; the demo's
+        simulated days give theirs).
         """
         plan = self.lake.plan_merge(
             staging, deleted, replaced=replaced, staged_always_win=staged_always_win
@@ -210,7 +213,7 @@ class WriterRun:
             staging,
             plan,
             label=label,
-            observation=Observation(run_id, self.clock(), restart=restart_history),
+            observation=Observation(run_id, observed_at or self.clock(), restart=restart_history),
             on_partition=partition_done,
         )
         bar.close()
