@@ -280,6 +280,30 @@ def main() -> None:
                 flush=True,
             )
 
+        history = sorted((Path(tmp) / "lake0" / "lake" / "revisions").glob("*/*.parquet"))
+        figures["history"] = {
+            "files": len(history),
+            "rows": pl.scan_parquet(history).select(pl.len()).collect().item() if history else 0,
+            "mb": round(sum(f.stat().st_size for f in history) / 1e6, 2),
+        }
+        print(f"record history after {len(dailies)} daily runs: {figures['history']}", flush=True)
+        started = time.perf_counter()
+        subprocess.run(
+            [CHICRIME, "export", str(Path(tmp) / "as-of-backfill"), "--as-of", "1"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        figures["export_as_of_backfill_s"] = round(time.perf_counter() - started, 1)
+        print(f"export as of the backfill: {figures['export_as_of_backfill_s']} s", flush=True)
+        m = run_measured(["ingest", "--once", "--reconcile"], env, server)
+        figures["reconcile"] = _summary([m])
+        print(
+            f"reconciliation of {len(dataset):,} ids: {m.wall_s:.1f} s, peak RSS "
+            f"{m.peak_rss_mb:,.0f} MB, server {m.server_s:.1f} s | {m.stdout.strip()}",
+            flush=True,
+        )
+
         status = json.loads(
             subprocess.run(
                 [CHICRIME, "status", "--json"], env=env, check=True, capture_output=True, text=True
