@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chicrime.analytics import Analytics, Filters
 from chicrime.errors import LakeError
 from chicrime.ingest.pipeline import ingest_once
 from chicrime.settings import Settings
@@ -66,7 +67,8 @@ def put(
 @given(batches=BATCHES)
 def test_history_replays_every_committed_lake(batches: list[list[Edit]]) -> None:
     """For any sequence of puts, edits, moves and deletions: the lake is upstream's live rows,
-    and the lake as of every run equals the lake that run committed."""
+    the lake as of every run equals the lake that run committed, and the analytics count it
+    as they would count that lake."""
     dataset = SocrataDataset([])
     live: dict[int, dict[str, object]] = {}
     committed: dict[int, list[dict[str, object]]] = {}
@@ -96,8 +98,16 @@ def test_history_replays_every_committed_lake(batches: list[list[Edit]]) -> None
             assert lake_rows(data_dir) == expected_lake(list(live.values()))
             committed[result.run_id] = lake_rows(data_dir)
         lake = Lake(data_dir / "lake")
+        analytics = Analytics(data_dir, cache=False)
         for run_id, rows in committed.items():
             assert lake.as_of(run_id).sort("id").collect().to_dicts() == rows, run_id
+            for types in ((), ("THEFT",)):
+                chosen = [r for r in rows if not types or r["primary_type"] in types]
+                selection = Filters(dt.date(2023, 1, 1), dt.date(2024, 12, 31), primary_types=types)
+                assert analytics.counts_as_of(selection, run_id) == (
+                    len(chosen),
+                    sum(bool(r["arrest"]) for r in chosen),
+                )
 
 
 def test_a_run_records_additions_edits_moves_removals_and_touches(tmp_path: Path) -> None:

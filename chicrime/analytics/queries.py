@@ -31,6 +31,7 @@ from chicrime.analytics.filters import Filters
 from chicrime.analytics.scan import (
     LakeFiles,
     MonthFiles,
+    frame_selection,
     history_selection,
     newest_first,
     rolled_up,
@@ -40,7 +41,7 @@ from chicrime.analytics.scan import (
 from chicrime.clock import CHICAGO, utc_now
 from chicrime.store.geo import read_geo_file
 from chicrime.store.hexgrid import cell_size, cells_sql
-from chicrime.store.history import first_run
+from chicrime.store.history import check_as_of, first_run, read_history, restored_rows
 from chicrime.store.layout import Layout
 from chicrime.store.rollups import DIMENSION_SQL, Rollup
 from chicrime.store.schema import LAKE_SCHEMA
@@ -537,6 +538,37 @@ class Analytics:
     def history_begins(self) -> int | None:
         """The first run the record history holds the changes of; None without a history."""
         return first_run(self._layout.lake_dir, self.data_version())
+
+    def counts_as_of(self, f: Filters, run_id: int) -> tuple[int, int]:
+        """(incidents, arrests) `f` selects in the lake as it stood after run `run_id`.
+
+        Today's counts, less those of the rows later runs changed, plus those of their
+        versions as of the run (`chicrime.store.history.restored_rows`). `LakeError` when the
+        record history does not reach back to the run. Not memoised.
+        """
+        version = self.data_version()
+        check_as_of(self._layout.lake_dir, version, run_id)
+        assert version is not None
+        files = [file for part in self._all_months(version) for file in part.files]
+        current = (
+            pl.scan_parquet(files, hive_partitioning=False)
+            if files
+            else pl.LazyFrame(schema=LAKE_SCHEMA)
+        )
+        history = read_history(self._layout.lake_dir, version)
+        affected, restored = restored_rows(current, history, run_id)
+        later = current.filter(pl.col("id").is_in(affected.implode())).collect()
+        incidents, arrests = self._selection_counts("counts_as_of", version, f)
+        cursor = self._connections.cursor(version)
+        for sign, rows in ((-1, later), (1, restored)):
+            cursor.register("as_of_rows", rows)
+            source, params = frame_selection("as_of_rows", f)
+            ((n, m),) = cursor.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE arrest) FROM {source}", params
+            ).fetchall()
+            cursor.unregister("as_of_rows")
+            incidents, arrests = incidents + sign * n, arrests + sign * m
+        return incidents, arrests
 
     def revisions_weekly(self, f: Filters) -> pl.DataFrame:
         """Revisions of incidents `f` selects, per week they were seen and label

@@ -26,6 +26,7 @@ from chicrime.store.versions import current_version, version_partitions
 __all__ = [
     "LakeFiles",
     "MonthFiles",
+    "frame_selection",
     "history_selection",
     "newest_first",
     "revision_filters",
@@ -188,9 +189,7 @@ def selection(columns: str, parts: Sequence[MonthFiles], f: Filters) -> tuple[st
         branches.append(
             f'SELECT {columns} FROM {_READ} WHERE "date" >= ? AND "date" < ? AND {where}'
         )
-        start = dt.datetime.combine(f.start, dt.time())
-        after = dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time())
-        params += [edge, start, after, *values]
+        params += [edge, *_bounds(f), *values]
     return "(" + " UNION ALL ".join(branches) + ")", params
 
 
@@ -224,14 +223,29 @@ def history_selection(
     if f is not None:
         conditions, condition_values = _conditions(revision_filters(f))
         clauses += ['"date" >= ? AND "date" < ?', conditions]
-        params += [
-            dt.datetime.combine(f.start, dt.time()),
-            dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time()),
-            *condition_values,
-        ]
+        params += [*_bounds(f), *condition_values]
     return (
         f"(SELECT * FROM {_READ} WHERE {' AND '.join(clauses)})",
         [list(files), *params],
+    )
+
+
+def frame_selection(name: str, f: Filters) -> tuple[str, list[object]]:
+    """A parenthesised SQL relation of the rows of the relation registered as `name`
+    (chicrime's own name, lake columns) that `f` selects."""
+    where, values = _conditions(f)
+    return (
+        f'(SELECT * FROM {name} WHERE "date" >= ? AND "date" < ? AND {where})',
+        [*_bounds(f), *values],
+    )
+
+
+def _bounds(f: Filters) -> tuple[dt.datetime, dt.datetime]:
+    """`f`'s dates as a half-open range of wall-clock times: its first day's midnight to the
+    midnight after its last day."""
+    return (
+        dt.datetime.combine(f.start, dt.time()),
+        dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time()),
     )
 
 

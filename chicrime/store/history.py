@@ -150,24 +150,26 @@ def _typed(field: str, text: pl.Expr) -> pl.Expr:
 class HistoryRecorder:
     """Collects a commit's events partition by partition; `events()` gives them all.
 
-    A record moved between partitions leaves one and arrives in the other: ids that left a
-    partition and arrived in another are paired up at the end and recorded as changes.
+    Each partition hands over the rows it replaced and the rows written over them, less the
+    pairs that are identical (most of a re-pulled window). Pairing them up happens once, over
+    the whole commit, so a record that moved to another month is one change, not a removal
+    and an addition.
     """
 
     def __init__(self, observation: Observation) -> None:
         self.observation = observation
-        self._changes: list[pl.DataFrame] = []
-        self._left: list[pl.DataFrame] = []
-        self._arrived: list[pl.DataFrame] = []
-        self._unknown_before: list[pl.Series] = []
+        self._before: list[pl.DataFrame] = [_empty_rows()]
+        self._after: list[pl.DataFrame] = [_empty_rows()]
+        self._unknown_before: list[pl.Series] = [pl.Series("id", [], pl.Int64)]
 
     def partition(self, old: pl.DataFrame, new: pl.DataFrame, replaced_ids: pl.Series) -> None:
         """One rewritten partition: `old` its previous rows, `new` the rows written over them
         (ids in `replaced_ids` lose their old row here; `new` holds only lake columns)."""
         before = old.filter(pl.col("id").is_in(replaced_ids.implode()))
-        self._changes.append(_differences(before, new))
-        self._left.append(before.join(new, on="id", how="anti"))
-        self._arrived.append(new.join(before, on="id", how="anti"))
+        same = before.join(new, on=list(LAKE_SCHEMA), how="semi", nulls_equal=True)
+        unchanged = same.get_column("id").implode()
+        self._before.append(before.filter(~pl.col("id").is_in(unchanged)))
+        self._after.append(new.filter(~pl.col("id").is_in(unchanged)))
 
     def unknown(self, ids: pl.Series) -> None:
         """Ids written into a partition whose old content could not be read (under repair):
@@ -176,18 +178,12 @@ class HistoryRecorder:
 
     def events(self) -> pl.DataFrame:
         """Every event of the commit, typed as `HISTORY_SCHEMA`, sorted by id, kind and field."""
-        left = pl.concat([_empty_rows(), *self._left])
-        arrived = pl.concat([_empty_rows(), *self._arrived])
-        unknown = pl.concat([pl.Series("id", [], pl.Int64), *self._unknown_before]).implode()
-        moved_before = left.join(arrived.select("id"), on="id", how="semi")
-        moved_after = arrived.join(left.select("id"), on="id", how="semi")
-        removed = left.join(arrived, on="id", how="anti").filter(~pl.col("id").is_in(unknown))
-        added = arrived.join(left, on="id", how="anti")
+        before, after = pl.concat(self._before), pl.concat(self._after)
+        unknown = pl.concat(self._unknown_before).implode()
         parts = [
-            *self._changes,
-            _differences(moved_before, moved_after),
-            _removals(removed),
-            _additions(added),
+            _differences(before, after),
+            _removals(before.join(after, on="id", how="anti").filter(~pl.col("id").is_in(unknown))),
+            _additions(after.join(before, on="id", how="anti")),
         ]
         run = self.observation
         return (
