@@ -79,7 +79,7 @@ LIST_SCHEMA = pl.Schema(
 )
 
 
-def _quoted(values: tuple[str, ...]) -> str:
+def _literals(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
@@ -91,10 +91,10 @@ def labelled_sql(source: str) -> str:
             CASE
                 WHEN kind = 'removed' THEN 'removed'
                 WHEN kind = 'added' THEN 'late-added'
-                WHEN field IN ({_quoted(_RECLASSIFIED)}) THEN 'reclassified'
+                WHEN field IN ({_literals(_RECLASSIFIED)}) THEN 'reclassified'
                 WHEN field = 'arrest' AND "after" = 'true' THEN 'arrest added'
                 WHEN field = 'arrest' THEN 'arrest removed'
-                WHEN field IN ({_quoted(_LOCATION)}) THEN 'location corrected'
+                WHEN field IN ({_literals(_LOCATION)}) THEN 'location corrected'
                 WHEN field = 'date' THEN 'date corrected'
                 ELSE 'other change'
             END AS label

@@ -46,15 +46,16 @@ __all__ = [
     "HISTORY_PREFIX",
     "HISTORY_SCHEMA",
     "REVISIONS_LINK",
-    "REVISION_KINDS",
     "TRACKED_FIELDS",
     "HistoryRecorder",
     "Observation",
     "as_of_rows",
+    "check_as_of",
     "first_run",
     "history_dir",
     "history_files",
     "link_history",
+    "read_history",
     "restored_rows",
     "write_history",
 ]
@@ -67,7 +68,6 @@ _META = "history.json"
 TRACKED_FIELDS: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f not in ("id", "updated_on"))
 # What a removal keeps of the record: everything but the id, which the row carries anyway.
 _IMAGE_FIELDS: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f != "id")
-REVISION_KINDS = ("added", "changed", "removed")
 
 HISTORY_SCHEMA = pl.Schema(
     {
@@ -202,10 +202,9 @@ def _empty_rows() -> pl.DataFrame:
 
 
 def _empty_events() -> pl.DataFrame:
-    return pl.DataFrame(schema={k: v for k, v in HISTORY_SCHEMA.items() if k not in _RUN})
-
-
-_RUN = ("run_id", "observed_at")
+    """No events, in the columns of one before the run's are added."""
+    run = ("run_id", "observed_at")
+    return pl.DataFrame(schema={k: v for k, v in HISTORY_SCHEMA.items() if k not in run})
 
 
 def _differences(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
@@ -213,7 +212,7 @@ def _differences(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
     pairs = before.join(after, on="id", suffix="_new")
     if not pairs.height:
         return _empty_events()
-    differs = {f: pl.col(f).ne_missing(pl.col(f"{f}_new")) for f in RECORD_FIELDS if f != "id"}
+    differs = {f: pl.col(f).ne_missing(pl.col(f"{f}_new")) for f in _IMAGE_FIELDS}
     tracked = pl.any_horizontal(*(differs[f] for f in TRACKED_FIELDS))
     kind = pl.when(tracked).then(pl.lit("changed")).otherwise(pl.lit("touched"))
     pairs = pairs.with_columns(kind.alias("kind"))
