@@ -31,6 +31,7 @@ test: lint $(AXE)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_history.py
 	$(BIN)/python bench/bench_dashboard.py
 
 # Refresh the README's screenshots (docs/screenshots) from the browser tests.

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from chicrime import demo_profile as profile
 from chicrime.clock import CHICAGO
-from chicrime.demo import FIRST_DAY, DemoError, month_rows, write_demo_lake
+from chicrime.demo import FIRST_DAY, DemoError, DemoResult, month_rows, write_demo_lake
 from chicrime.errors import RunInProgressError
 from chicrime.progress import LogProgress, Progress
 from chicrime.settings import Settings
@@ -124,14 +124,18 @@ def test_simulated_revisions_go_through_the_history_day_by_day(tmp_path: Path) -
     back to the base lake exactly, and a rerun with the same arguments ends in the same lake."""
     window = (dt.date(2024, 3, 1), dt.date(2024, 6, 29))
     demo(tmp_path / "plain", *window, revision_days=0)
-    result = write_demo_lake(
-        Settings(data_dir=tmp_path / "revised"),
-        start=window[0],
-        end=window[1],
-        seed=7,
-        revision_days=10,
-        clock=clock,
-    )
+
+    def revised_demo() -> DemoResult:
+        return write_demo_lake(
+            Settings(data_dir=tmp_path / "revised"),
+            start=window[0],
+            end=window[1],
+            seed=7,
+            revision_days=10,
+            clock=clock,
+        )
+
+    result = revised_demo()
     assert (result.run_id, result.revision_runs) == (1, 10)
     assert result.revisions > 100
     lake = Lake(tmp_path / "revised" / "lake")
@@ -147,14 +151,7 @@ def test_simulated_revisions_go_through_the_history_day_by_day(tmp_path: Path) -
     base = lake.as_of(1).sort("id").collect()
     assert base.equals(lake_rows(tmp_path / "plain"))
 
-    write_demo_lake(
-        Settings(data_dir=tmp_path / "revised"),
-        start=window[0],
-        end=window[1],
-        seed=7,
-        revision_days=10,
-        clock=clock,
-    )
+    revised_demo()
     assert lake_rows(tmp_path / "revised").equals(revised)
 
 
