@@ -226,7 +226,11 @@ class _DemoRun:
         day = first
         while day <= end:
             edits = daily_edits(
-                held.filter(pl.col("date") >= _midnight(day - dt.timedelta(CANDIDATE_DAYS))),
+                held.filter(
+                    pl.col("date").is_between(
+                        _midnight(day - dt.timedelta(CANDIDATE_DAYS)), _midnight(day), closed="left"
+                    )
+                ),
                 reports.dated(day - dt.timedelta(LATE_DAYS[1]), day - dt.timedelta(LATE_DAYS[0])),
                 day,
                 day.toordinal() - FIRST_DAY.toordinal(),

@@ -21,9 +21,9 @@ from chicrime.app.widgets import chart, page_heading, table_column
 _SHARE_COLUMNS = (
     ("category", "Category", None),
     ("incidents", "Incidents", ","),
-    ("revised", "Changed or removed", ","),
+    ("revised", "Revised", ","),
     ("share", "Share (%)", ".2f"),
-    ("median_lag_days", "Median days after the incident", ",.1f"),
+    ("median_lag_days", "Median days later", ",.1f"),
 )
 _LIST_COLUMNS = (
     ("run_id", "Run", None),
@@ -46,19 +46,24 @@ def layout(**_query: str) -> html.Div:
             chart(ids.CHANGES_WEEKLY),
             dbc.Row(
                 [
-                    dbc.Col(chart(ids.CHANGES_MATRIX, 420), lg=7),
+                    dbc.Col(chart(ids.CHANGES_MATRIX, 420), lg=6),
                     dbc.Col(
                         [
                             html.H2("Share of each category revised", className="h5"),
-                            _table(ids.CHANGES_SHARES, _SHARE_COLUMNS, export=False),
+                            html.P(
+                                "Incidents changed or removed after they were first seen, and "
+                                "the median days from the incident to the revision.",
+                                className="small text-muted",
+                            ),
+                            _table(ids.CHANGES_SHARES, _SHARE_COLUMNS, long=False),
                         ],
-                        lg=5,
+                        lg=6,
                     ),
                 ],
                 className="mb-3",
             ),
             html.H2(f"Revisions (newest {TABLE_ROW_CAP})", className="h5"),
-            _table(ids.CHANGES_TABLE, _LIST_COLUMNS, export=True),
+            _table(ids.CHANGES_TABLE, _LIST_COLUMNS, long=True),
         ]
     )
 
@@ -69,19 +74,21 @@ dash.register_page(  # type: ignore[no-untyped-call]
 
 
 def _table(
-    table_id: str, columns: tuple[tuple[str, str, str | None], ...], *, export: bool
+    table_id: str, columns: tuple[tuple[str, str, str | None], ...], *, long: bool
 ) -> DataTable:
-    """A table whose rows a callback fills (the table itself stays from change to change)."""
+    """A table whose rows a callback fills (the table itself stays from change to change); a
+    `long` one draws only the rows in view and exports them all as CSV."""
     return DataTable(
         id=table_id,
         data=[],
         columns=[table_column(k, name, n) for k, name, n in columns],
         sort_action="native",
         page_action="none",
-        virtualization=True,
+        virtualization=long,
         style_table={"maxHeight": "32rem", "overflowY": "auto", "overflowX": "auto"},
         style_cell={"fontSize": 13, "textAlign": "left"},
-        export_format="csv" if export else "none",
+        style_header={"whiteSpace": "normal"},
+        export_format="csv" if long else "none",
         export_headers="display",
     )
 
