@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import json
 import os
@@ -305,6 +306,16 @@ def test_changes_and_export_as_of_a_past_run(tmp_path: Path) -> None:
     again = run_cli("export", str(tmp_path / "as-of-1"), env=env, cwd=tmp_path)
     assert again.returncode == 1
     assert "already exists; export writes a new directory only" in again.stderr
+    # A date: the last run that had finished by the end of that day in Chicago.
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).date().isoformat()
+    latest = run_cli("export", str(tmp_path / "latest"), "--as-of", tomorrow, env=env, cwd=tmp_path)
+    assert latest.stdout.startswith("exported the lake as of run 2: 2 rows in 1 partition(s)")
+    early = run_cli(
+        "export", str(tmp_path / "early"), "--as-of", "2001-01-01", env=env, cwd=tmp_path
+    )
+    assert early.returncode == 1
+    assert "no run had finished by the end of 2001-01-01 (Chicago time)" in early.stderr
+    assert not (tmp_path / "early").exists()
     bad = run_cli("export", str(tmp_path / "x"), "--as-of", "last week", env=env, cwd=tmp_path)
     assert bad.returncode == 2
     assert "'last week' is neither a run id nor a date" in bad.stderr
