@@ -184,3 +184,25 @@ def test_a_demo_lake_is_never_repaired_from_upstream(settings: Settings) -> None
 
     with pytest.raises(DataDirConflictError, match="run `chicrime demo` again"):
         repair_lake(demo, clock=clock)
+
+
+def test_a_damaged_history_file_is_reported_and_the_lake_is_still_whole(
+    dataset: SocrataDataset, ingested: Settings
+) -> None:
+    """A truncated record-history file is named; no partition is taken for damaged."""
+    changed = {**base_rows()[0], "primary_type": "THEFT", "updated_on": "2024-06-30T12:00:00.000"}
+    dataset.upsert([changed])
+    ingest_once(ingested, clock=clock)
+    lake = Lake(ingested.layout.lake_dir)
+    (history,) = sorted((lake.root / "revisions").glob("*/*.parquet"))
+    history.resolve().write_bytes(history.read_bytes()[:-20])
+
+    state = open_state(ingested)
+    report = verify_lake(lake, state, ingested.dataset_id)
+    state.close()
+    (problem,) = report.problems
+    assert (problem.kind, problem.path) == ("history", history.parent.resolve() / history.name)
+    assert "the lake is whole, but /changes, `chicrime changes` and `export --as-of` fail" in (
+        problem.detail
+    )
+    assert report.damaged_partitions == []

@@ -2,10 +2,12 @@
 
 Per file: the footer opens, the schema is the lake's, every row decodes and their number is the
 footer's, and each row's `date`, `year` and `month` belong to the partition directory holding it.
-Across the lake: one row per id. Against the state: the newest successful run recorded the
-current version, and the watermark is not after the newest incident. A partition failing a file
-check is *damaged* (`--repair` re-fetches its month); duplicated ids are *suspect* (`--repair`
-re-fetches them by id). Reading is one file at a time, so memory stays bounded by a partition.
+Across the lake: one row per id. The version's record-history files must read back with the
+history's columns (a damaged one is reported; the lake itself is still whole). Against the
+state: the newest successful run recorded the current version, and the watermark is not after
+the newest incident. A partition failing a file check is *damaged* (`--repair` re-fetches its
+month); duplicated ids are *suspect* (`--repair` re-fetches them by id). Reading is one file at
+a time, so memory stays bounded by a partition.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Literal
 
 import polars as pl
 
+from chicrime.store.history import HISTORY_SCHEMA, history_files
 from chicrime.store.lake import Lake
 from chicrime.store.layout import Partition
 from chicrime.store.schema import LAKE_SCHEMA
@@ -25,7 +28,7 @@ from chicrime.store.state import StateStore, wall_text
 
 __all__ = ["Problem", "VerifyReport", "verify_lake"]
 
-ProblemKind = Literal["unreadable", "schema", "rows", "partition", "duplicate", "state"]
+ProblemKind = Literal["unreadable", "schema", "rows", "partition", "duplicate", "history", "state"]
 _SHOWN_IDS = 10  # ids quoted in a problem's text; all of them are kept for the repair
 
 
@@ -105,6 +108,7 @@ def verify_lake(lake: Lake, state: StateStore | None, dataset_id: str) -> Verify
                 )
     unreadable = any(p.kind in ("unreadable", "schema", "rows") for p in problems)
     problems += _duplicates(ids)
+    problems += _history_problems(history_files(lake.root, version))
     if state is not None:
         # With a file unread the newest incident is unknown: only the version can be compared.
         problems += _state_problems(state, dataset_id, version, None if unreadable else newest)
@@ -128,6 +132,30 @@ def _check_file(path: Path, partition: Partition) -> pl.DataFrame | Problem:
             "rows", f"{frame.height:,} rows decode, the footer says {declared:,}", partition, path
         )
     return frame
+
+
+def _history_problems(paths: list[Path]) -> list[Problem]:
+    """History files that do not read back whole with the history's columns."""
+    problems = []
+    for path in paths:
+        try:
+            columns = pl.read_parquet(path).schema
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            reason = " ".join(str(exc).split())
+        else:
+            if columns == HISTORY_SCHEMA:
+                continue
+            reason = "its columns are not the history's"
+        problems.append(
+            Problem(
+                "history",
+                f"this record-history file cannot be used ({reason}): the lake is whole, but "
+                "/changes, `chicrime changes` and `export --as-of` fail until it is restored "
+                "from a backup",
+                path=path,
+            )
+        )
+    return problems
 
 
 def _misplaced(frame: pl.DataFrame, partition: Partition) -> list[int]:
