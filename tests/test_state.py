@@ -11,7 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chicrime.errors import StateError
-from chicrime.store.state import MIGRATIONS, IngestState, RunRecord, RunTotals, StateStore
+from chicrime.store.state import (
+    MIGRATIONS,
+    IngestState,
+    RunRecord,
+    RunTotals,
+    StateStore,
+    StateView,
+)
 
 DATASET = "ijzp-q8t2"
 STARTED = dt.datetime(2024, 2, 10, 6, 44, 5, tzinfo=dt.UTC)
@@ -411,3 +418,24 @@ def test_garbage_file_in_place_of_database_raises_state_error(db_path):
     assert "file is not a database" in str(caught.value)
     assert "move it aside" in str(caught.value)
     assert db_path.read_bytes() == garbage
+
+
+def test_a_reader_reads_a_database_the_writer_has_not_migrated_yet(db_path):
+    """After an upgrade the dashboard may read the state before the next run migrates it: the
+    runs read back, with what the older schema lacks as unknown."""
+    db_path.parent.mkdir(parents=True)
+    with sqlite3.connect(db_path) as db:
+        for script in MIGRATIONS[:2]:
+            db.executescript(script)
+        db.execute("PRAGMA user_version = 2")
+        db.execute(
+            "INSERT INTO runs (started_at, finished_at, status, kind, rows_written)"
+            " VALUES ('2026-11-01T03:15:00Z', '2026-11-01T03:16:00Z', 'success', 'demo', 7)"
+        )
+    db.close()
+
+    view = StateView(db_path)
+    (run,) = view.recent_runs(5)
+    assert (run.run_id, run.kind, run.rows_written, run.rows_revised) == (1, "demo", 7, None)
+    assert view.last_success() == run
+    assert query(db_path, "PRAGMA user_version") == [(2,)]  # a reader never migrates

@@ -141,7 +141,6 @@ class RunRecord:
 
 # Free space below which a "disk I/O error" is taken for a full disk.
 _FULL_BYTES = 1 << 20
-_RUN_COLUMNS = ", ".join(RunRecord.__dataclass_fields__)
 
 
 class StateStore:
@@ -178,9 +177,16 @@ class StateStore:
                 else:
                     self._db.execute("PRAGMA journal_mode = WAL")
                     migrate(self._db)
+                # A reader may meet a database an older chicrime wrote and the writer has not
+                # migrated yet: the columns it lacks read as unknown (NULL).
+                present = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
         except StateError:
             self._db.close()
             raise
+        self._run_columns = ", ".join(
+            name if name in present else f"NULL AS {name}"
+            for name in RunRecord.__dataclass_fields__
+        )
 
     def close(self) -> None:
         self._db.close()
@@ -381,7 +387,8 @@ class StateStore:
     def last_success(self) -> RunRecord | None:
         """The newest successful run, or None."""
         rows = self._query(
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE status = 'success' ORDER BY run_id DESC LIMIT 1"
+            f"SELECT {self._run_columns} FROM runs WHERE status = 'success'"
+            " ORDER BY run_id DESC LIMIT 1"
         )
         return RunRecord(*rows[0]) if rows else None
 
@@ -408,7 +415,7 @@ class StateStore:
     def recent_runs(self, limit: int = 20) -> list[RunRecord]:
         """The newest runs first."""
         rows = self._query(
-            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY run_id DESC LIMIT ?", (limit,)
+            f"SELECT {self._run_columns} FROM runs ORDER BY run_id DESC LIMIT ?", (limit,)
         )
         return [RunRecord(*row) for row in rows]
 
