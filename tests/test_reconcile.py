@@ -106,3 +106,33 @@ def test_runs_reconcile_by_themselves_every_reconcile_days(
         ingest_once(settings, clock=lambda: NOW)
         ingest_once(settings, clock=lambda: NOW + dt.timedelta(days=days_later))
     assert kinds(tmp_path) == [("ingest", "success"), (kind, "success")]
+
+
+def test_a_scheduled_reconciliation_that_fails_its_guard_does_not_hold_back_the_day(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the schedule asks for a reconciliation and upstream no longer lists most of the
+    lake, the day's new records are still committed, nothing old is deleted, and the run is
+    an ordinary one, so the next run tries again."""
+    rows = old_rows(60) + recent_rows()
+    dataset = SocrataDataset(rows)
+    with SocrataServer({"ijzp-q8t2": dataset}) as server:
+        settings = configured(server, tmp_path, reconcile_days=7)
+        ingest_once(settings, clock=lambda: NOW)
+        dataset.delete(list(range(1, 41)))
+        new = api_row(2000, "2024-07-25T08:00:00")
+        dataset.upsert([new])
+        later = NOW + dt.timedelta(days=8)
+        result = ingest_once(settings, clock=lambda: later)
+        with pytest.raises(MassDeletionError):
+            ingest_once(settings, reconcile=True, clock=lambda: later)
+
+    assert result.totals.rows_new == 1
+    assert result.totals.rows_deleted == 0
+    assert lake_rows(tmp_path) == expected_lake([*rows, new])
+    assert kinds(tmp_path) == [
+        ("ingest", "success"),
+        ("ingest", "success"),
+        ("reconcile", "failed"),
+    ]
+    assert "reconciliation skipped: the run commits the day's records without it" in caplog.text

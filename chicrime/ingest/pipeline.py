@@ -22,7 +22,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from chicrime.clock import chicago_wall_clock, utc_now
-from chicrime.errors import DataDirConflictError, IncompletePullError, MassDeletionError
+from chicrime.errors import (
+    DataDirConflictError,
+    IncompletePullError,
+    MassDeletionError,
+    SocrataError,
+)
 from chicrime.ingest.boundaries import refresh_community_areas, refresh_population
 from chicrime.ingest.client import SocrataClient, and_where, quote_literal
 from chicrime.ingest.records import normalise
@@ -189,8 +194,8 @@ class _Ingestion:
     def ingest(self, since: dt.date | None, reconcile: bool) -> IngestResult:
         self._refuse_demo_lake()
         window = plan_window(self.settings, self.run.prior(), since, self.run.clock())
-        reconcile = reconcile or self._reconciliation_due()
-        kind = "reconcile" if reconcile else "backfill" if since else "ingest"
+        due = not reconcile and self._reconciliation_due()
+        kind = "reconcile" if reconcile or due else "backfill" if since else "ingest"
         run_id = self.run.start(kind, window.start, window.updated_since)
         with self.run.staged(run_id) as staging:
             queries = window.queries()
@@ -203,6 +208,8 @@ class _Ingestion:
             deleted = self._confirm_deletions(staging, run_id, window.start)
             if reconcile:
                 deleted += self._reconcile(staging, run_id, set(deleted))
+            elif due:
+                deleted += self._reconcile_when_due(staging, run_id, set(deleted), since)
             committed = self.run.commit(run_id, staging, deleted, label=f"r{run_id:06d}")
         return self._finished(run_id, window, committed)
 
@@ -244,6 +251,23 @@ class _Ingestion:
         days = self.settings.reconcile_days
         last = self.run.state.last_reconciled()
         return bool(days) and last is not None and self.run.clock() - last >= dt.timedelta(days)
+
+    def _reconcile_when_due(
+        self, staging: Staging, run_id: int, deleted: set[int], since: dt.date | None
+    ) -> list[int]:
+        """A reconciliation the schedule asked for: if upstream cannot give a complete listing
+        or the deletions fail the guard, the run goes on without it (recorded as an ordinary
+        run, so the next one tries again) rather than holding back the day's records."""
+        try:
+            return self._reconcile(staging, run_id, deleted)
+        except (SocrataError, MassDeletionError) as exc:
+            log.warning(
+                "reconciliation skipped: the run commits the day's records without it and the "
+                "next run tries again (`chicrime ingest --once --reconcile` shows the error)",
+                extra={"run_id": run_id, "error": self.run.redact.line(str(exc))},
+            )
+            self.run.state.set_kind(run_id, "backfill" if since else "ingest")
+            return []
 
     def _reconcile(self, staging: Staging, run_id: int, deleted: set[int]) -> list[int]:
         """Compare every id upstream lists with the lake's, beyond the window.

@@ -269,6 +269,11 @@ class StateStore:
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
+    def set_kind(self, run_id: int, kind: str) -> None:
+        """Record what a running run turned out to be (a scheduled reconciliation it skipped)."""
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET kind = ? WHERE run_id = ?", (kind, run_id))
+
     def finish_success(
         self,
         run_id: int,
