@@ -583,6 +583,8 @@ def _status_text(settings: Settings, report: dict[str, Any]) -> str:
             else "none"
         )
         + (f": {last['error']}" if last and last["error"] else ""),
+        f"reconciled     {report['last_reconciled_at'] or 'never'} (every id compared with "
+        "upstream's)",
         "lake           "
         + (
             "unreadable"

@@ -1,10 +1,10 @@
 """`chicrime status`: where the data stands, and every reason a monitor should worry.
 
 Unhealthy means the next run would fail or the data is not what users think it is: no success
-yet, a stale last success, a failed or vanished last run, a state database that cannot be read
-or is locked by another process, a lake file that cannot be read, a lake or state directory that
-is not writable, or too little free space under DATA_DIR. The report never raises for those: it
-names them in `problems`.
+yet, a stale last success, a failed or vanished last run, a reconciliation long overdue, a state
+database that cannot be read or is locked by another process, a lake file that cannot be read, a
+lake or state directory that is not writable, or too little free space under DATA_DIR. The
+report never raises for those: it names them in `problems`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def health_report(settings: Settings, max_age_hours: float, now: dt.datetime) ->
     problems: list[str] = []
     ingest_state: IngestState | None = None
     last_run: RunRecord | None = None
+    reconciled: dt.datetime | None = None
     if settings.layout.state_db.exists():
         try:
             state = StateStore(
@@ -44,6 +45,7 @@ def health_report(settings: Settings, max_age_hours: float, now: dt.datetime) ->
                 ingest_state = state.ingest_state(settings.dataset_id)
                 runs = state.recent_runs(1)
                 last_run = runs[0] if runs else None
+                reconciled = state.last_reconciled()
             finally:
                 state.close()
         except ChicrimeError as exc:
@@ -63,6 +65,7 @@ def health_report(settings: Settings, max_age_hours: float, now: dt.datetime) ->
         problems.append(f"last success {hours:g} h ago, more than {max_age_hours:g} h")
     if last_run is not None:
         problems += _run_problems(last_run)
+    problems += _reconcile_problems(settings, reconciled, now)
     problems += _disk_problems(settings)
     return {
         "dataset_id": settings.dataset_id,
@@ -76,6 +79,7 @@ def health_report(settings: Settings, max_age_hours: float, now: dt.datetime) ->
         "last_success_at": last_success_at,
         "hours_since_success": hours,
         "last_run": asdict(last_run) if last_run else None,
+        "last_reconciled_at": None if reconciled is None else reconciled.isoformat(),
         "lake": None
         if summary is None
         else {
@@ -90,6 +94,20 @@ def health_report(settings: Settings, max_age_hours: float, now: dt.datetime) ->
         "problems": problems,
         "max_age_hours": max_age_hours,
     }
+
+
+def _reconcile_problems(
+    settings: Settings, reconciled: dt.datetime | None, now: dt.datetime
+) -> list[str]:
+    """A reconciliation twice as overdue as `RECONCILE_DAYS`: scheduled ones keep being skipped."""
+    days = settings.reconcile_days
+    if not days or reconciled is None or now - reconciled <= dt.timedelta(days=2 * days):
+        return []
+    age = (now - reconciled).days
+    return [
+        f"the lake was last reconciled with upstream {age} days ago (RECONCILE_DAYS={days}): "
+        "deletions of older records go unnoticed; `chicrime ingest --once --reconcile` says why"
+    ]
 
 
 def _run_problems(run: RunRecord) -> list[str]:

@@ -124,3 +124,22 @@ def test_bad_max_age_option_is_a_usage_error(tmp_path: Path, value: str) -> None
     )
     assert result.returncode == 2
     assert f"{value!r} is not a positive number" in result.stderr
+
+
+def test_a_reconciliation_twice_overdue_is_a_problem(tmp_path: Path) -> None:
+    """The lake was first built 15 days ago and never reconciled since: with RECONCILE_DAYS=7
+    that is more than twice overdue; RECONCILE_DAYS=0 (only on demand) never asks for one."""
+    record_run(tmp_path / "data", hours_ago=15 * 24, ok=True)
+    record_run(tmp_path / "data", hours_ago=2, ok=True)
+    code, report, stderr = status(tmp_path, RECONCILE_DAYS="7")
+    assert code == 1
+    assert "last reconciled with upstream 15 days ago" in stderr
+    assert report["problems"] == [
+        "the lake was last reconciled with upstream 15 days ago (RECONCILE_DAYS=7): deletions "
+        "of older records go unnoticed; `chicrime ingest --once --reconcile` says why"
+    ]
+    assert str(report["last_reconciled_at"]).startswith(
+        (dt.datetime.now(dt.UTC) - dt.timedelta(days=15)).date().isoformat()
+    )
+    code, report, _ = status(tmp_path, RECONCILE_DAYS="0")
+    assert (code, report["problems"]) == (0, [])
