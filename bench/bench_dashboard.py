@@ -33,7 +33,7 @@ from chicrime.app.context import AppContext, install
 from chicrime.settings import Settings
 from tests.dashboard_server import BROWSER_ARGS, CHICRIME, running_dashboard
 
-PAGES = ("/", "/trends", "/map", "/arrests", "/compare", "/areas", "/changes", "/data")
+PAGES = ("/", "/trends", "/map", "/arrests", "/areas", "/changes", "/data")
 
 
 def make_demo(data_dir: Path, years: float) -> dict[str, float]:
