@@ -15,6 +15,7 @@ from chicrime.analytics import Analytics, Filters
 from chicrime.errors import LakeError
 from chicrime.ingest.pipeline import ingest_once
 from chicrime.settings import Settings
+from chicrime.store.export import export_lake
 from chicrime.store.history import HISTORY_SCHEMA, history_files, read_history
 from chicrime.store.lake import Lake
 from tests.conftest import api_row, expected_lake, lake_rows
@@ -217,3 +218,34 @@ def test_as_of_before_the_history_begins_is_refused(tmp_path: Path) -> None:
     with pytest.raises(LakeError, match="begins with run 2; the lake as of run 1 cannot"):
         lake.as_of(1)
     assert lake.as_of(second.run_id).collect().height == 1
+
+
+def test_export_as_of_brings_back_a_month_that_no_longer_exists(tmp_path: Path) -> None:
+    """A month whose only record was removed, and a record moved to a new month: the export as
+    of the first run has the first run's months and rows, file for file in the lake layout."""
+    first = "2024-06-01T10:00:00.000"
+    rows = [
+        api_row(1, "2024-02-10T08:00:00", first),
+        api_row(2, "2024-03-11T09:00:00", first),
+        api_row(3, "2024-03-12T09:00:00", first),
+    ]
+    dataset = SocrataDataset(rows)
+    with SocrataServer({"ijzp-q8t2": dataset}) as server:
+        settings_ = config(server, tmp_path / "data")
+        ingest_once(settings_, clock=lambda: NOW)
+        original = lake_rows(tmp_path / "data")
+        dataset.delete([1])
+        dataset.upsert([api_row(3, "2024-05-01T09:00:00", "2024-06-05T10:00:00.000")])
+        ingest_once(settings_, clock=lambda: NOW)
+
+    lake = Lake(tmp_path / "data" / "lake")
+    exported = export_lake(lake, tmp_path / "out", as_of_run=1)
+    files = sorted((tmp_path / "out").glob("year=*/month=*/*.parquet"))
+    assert [f.parent.relative_to(tmp_path / "out").as_posix() for f in files] == [
+        "year=2024/month=02",
+        "year=2024/month=03",
+    ]
+    assert pl.read_parquet(files).sort("id").to_dicts() == original
+    assert (exported.rows, exported.partitions, exported.rebuilt) == (3, 2, 3)
+    now = export_lake(lake, tmp_path / "now")
+    assert (now.rows, now.partitions, now.rebuilt) == (2, 2, 0)

@@ -21,6 +21,7 @@ from chicrime.store.faults import reading, writing
 from chicrime.store.history import check_as_of, read_history, restored_rows
 from chicrime.store.lake import Lake, write_partition
 from chicrime.store.layout import Partition, partition_dir
+from chicrime.store.schema import LAKE_SCHEMA
 from chicrime.store.versions import version_partitions
 
 __all__ = ["Exported", "export_lake"]
@@ -45,60 +46,22 @@ def export_lake(lake: Lake, out: Path, as_of_run: int | None = None) -> Exported
     if version is None:
         raise LakeError("there is no lake to export yet: run `chicrime ingest --once` first")
     files = version_partitions(lake.root / version)
-    every = [f for paths in files.values() for f in paths]
-    current = pl.scan_parquet(every, hive_partitioning=False) if every else None
-    affected = pl.Series("id", [], pl.Int64)
-    restored: dict[Partition, pl.DataFrame] = {}
-    reached: set[Partition] = set()
-    if as_of_run is not None and current is not None:
+    changes = _Changes.none()
+    if as_of_run is not None and files:
         check_as_of(lake.root, version, as_of_run)
-        with reading(every):
-            affected, rows = restored_rows(current, read_history(lake.root, version), as_of_run)
-            reached = {
-                (int(y), int(m))
-                for y, m in current.filter(pl.col("id").is_in(affected.implode()))
-                .select("year", "month")
-                .unique()
-                .collect()
-                .iter_rows()
-            }
-        restored = {
-            (int(y), int(m)): part
-            for (y, m), part in rows.partition_by(["year", "month"], as_dict=True).items()
-        }
+        changes = _Changes.since(files, read_history(lake.root, version), as_of_run)
     build = out.parent / f".{out.name}.{secrets.token_hex(3)}.tmp"
     total = rebuilt = 0
     try:
         with writing(build):
             build.mkdir(parents=True)
-        for partition in sorted(set(files) | set(restored)):
+        for partition in sorted(set(files) | set(changes.restored)):
             paths = files.get(partition, [])
-            if partition in reached or partition in restored:
-                with reading(paths):
-                    old = pl.read_parquet(paths) if paths else restored[partition].clear()
-                rows_now = pl.concat(
-                    [
-                        old.filter(~pl.col("id").is_in(affected.implode())),
-                        restored.get(partition, old.clear()),
-                    ]
-                ).sort(["date", "id"])
-                if rows_now.height:
-                    write_partition(rows_now, build, partition, f"as-of-{as_of_run}")
-                total += rows_now.height
+            if partition in changes.reached or partition in changes.restored:
+                total += changes.rebuild(partition, paths, build, f"as-of-{as_of_run}")
                 rebuilt += 1
             else:
-                target = partition_dir(build, partition)
-                with writing(target):
-                    target.mkdir(parents=True)
-                    for path in paths:
-                        shutil.copyfile(path, target / path.name)
-                with reading(paths):
-                    total += (
-                        pl.scan_parquet(paths, hive_partitioning=False)
-                        .select(pl.len())
-                        .collect()
-                        .item()
-                    )
+                total += _copy(partition, paths, build)
         with writing(out):
             build.rename(out)
     except BaseException:
@@ -106,3 +69,68 @@ def export_lake(lake: Lake, out: Path, as_of_run: int | None = None) -> Exported
         raise
     partitions = sum(1 for _ in out.glob("year=*/month=*"))
     return Exported(out, total, partitions, rebuilt, as_of_run)
+
+
+@dataclass(frozen=True)
+class _Changes:
+    """What later runs changed: the ids they touched, the partitions holding those ids now,
+    and the rows as of the run, by the partition they belong in."""
+
+    affected: pl.Series
+    reached: frozenset[Partition]
+    restored: dict[Partition, pl.DataFrame]
+
+    @classmethod
+    def none(cls) -> _Changes:
+        return cls(pl.Series("id", [], pl.Int64), frozenset(), {})
+
+    @classmethod
+    def since(
+        cls, files: dict[Partition, list[Path]], history: pl.LazyFrame, run_id: int
+    ) -> _Changes:
+        every = [f for paths in files.values() for f in paths]
+        current = pl.scan_parquet(every, hive_partitioning=False)
+        with reading(every):
+            affected, rows = restored_rows(current, history, run_id)
+            held = (
+                current.filter(pl.col("id").is_in(affected.implode()))
+                .select("year", "month")
+                .unique()
+                .collect()
+            )
+        return cls(
+            affected,
+            frozenset((int(y), int(m)) for y, m in held.iter_rows()),
+            {
+                (int(y), int(m)): part
+                for (y, m), part in rows.partition_by(["year", "month"], as_dict=True).items()
+            },
+        )
+
+    def rebuild(self, partition: Partition, paths: list[Path], build: Path, label: str) -> int:
+        """Write the partition as of the run (its current rows less the affected ids, plus the
+        restored rows that belong in it); how many rows it holds."""
+        with reading(paths):
+            current = pl.read_parquet(paths) if paths else pl.DataFrame(schema=LAKE_SCHEMA)
+        rows = pl.concat(
+            [
+                current.filter(~pl.col("id").is_in(self.affected.implode())),
+                self.restored.get(partition, current.clear()),
+            ]
+        ).sort(["date", "id"])
+        if rows.height:
+            write_partition(rows, build, partition, label)
+        return rows.height
+
+
+def _copy(partition: Partition, paths: list[Path], build: Path) -> int:
+    """Copy the partition's files as they are; how many rows they hold (from their footers)."""
+    target = partition_dir(build, partition)
+    with writing(target):
+        target.mkdir(parents=True)
+        for path in paths:
+            shutil.copyfile(path, target / path.name)
+    with reading(paths):
+        return int(
+            pl.scan_parquet(paths, hive_partitioning=False).select(pl.len()).collect().item()
+        )
