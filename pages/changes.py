@@ -51,8 +51,9 @@ def layout(**_query: str) -> html.Div:
                         [
                             html.H2("Share of each category revised", className="h5"),
                             html.P(
-                                "Incidents changed or removed after they were first seen, and "
-                                "the median days from the incident to the revision.",
+                                "Incidents changed or removed after they were first seen, as a "
+                                "share of the incidents the lake holds now, and the median days "
+                                "from the incident to the revision.",
                                 className="small text-muted",
                             ),
                             _table(ids.CHANGES_SHARES, _SHARE_COLUMNS, long=False),

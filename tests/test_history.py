@@ -249,3 +249,60 @@ def test_export_as_of_brings_back_a_month_that_no_longer_exists(tmp_path: Path) 
     assert (exported.rows, exported.partitions, exported.rebuilt) == (3, 2, 3)
     now = export_lake(lake, tmp_path / "now")
     assert (now.rows, now.partitions, now.rebuilt) == (2, 2, 0)
+
+
+def test_the_dashboard_counts_revisions_by_kind_week_and_category(tmp_path: Path) -> None:
+    """One run reclassifies a theft as a robbery with an arrest, removes a battery and adds a
+    record dated 18 months earlier: each appears once per label, in the week it was seen."""
+    first = "2024-06-01T10:00:00.000"
+    dataset = SocrataDataset(
+        [
+            api_row(1, "2024-05-01T12:00:00", first, primary_type="THEFT", fbi_code="06"),
+            api_row(2, "2024-05-02T09:00:00", first),
+            api_row(3, "2024-05-03T10:00:00", first),
+        ]
+    )
+    seen = dt.datetime(2024, 7, 21, 17, tzinfo=dt.UTC)  # 12:00 in Chicago, a Sunday
+    with SocrataServer({"ijzp-q8t2": dataset}) as server:
+        settings_ = config(server, tmp_path)
+        ingest_once(settings_, clock=lambda: NOW)
+        later = "2024-06-05T10:00:00.000"
+        dataset.upsert(
+            [
+                api_row(1, "2024-05-01T12:00:00", later, primary_type="ROBBERY", fbi_code="03",
+                        arrest=True),
+                api_row(5, "2023-01-15T12:00:00", later),
+            ]
+        )  # fmt: skip
+        dataset.delete([3])
+        second = ingest_once(settings_, clock=lambda: seen)
+
+    analytics = Analytics(tmp_path, cache=False)
+    selection = Filters(dt.date(2023, 1, 1), dt.date(2024, 7, 1))
+    week = dt.date(2024, 7, 15)
+    assert analytics.revisions_weekly(selection).rows() == [
+        (week, "arrest added", 1),
+        (week, "late-added", 1),
+        (week, "reclassified", 1),
+        (week, "removed", 1),
+    ]
+    assert analytics.reclassifications(selection).rows() == [("THEFT", "ROBBERY", 1)]
+    # The robbery (violent) was revised 81 days after it happened, the battery (other) 79;
+    # shares are of the incidents the lake holds now (the removed battery is not among them).
+    assert analytics.revision_shares(selection).rows() == [
+        ("violent", 1, 1, 81.0, 1.0),
+        ("property", 0, 0, None, None),
+        ("other", 2, 1, 79.08333333333333, 0.5),
+    ]
+    listed = analytics.revision_list(selection).select("run_id", "label", "id", "field")
+    assert listed.rows() == [
+        (second.run_id, "arrest added", 1, "arrest"),
+        (second.run_id, "reclassified", 1, "fbi_code"),
+        (second.run_id, "reclassified", 1, "primary_type"),
+        (second.run_id, "removed", 3, "record"),
+        (second.run_id, "late-added", 5, "record"),
+    ]
+    # Only incidents in the selection: the May records, not the late one from 2023.
+    may = Filters(dt.date(2024, 5, 1), dt.date(2024, 5, 31))
+    assert analytics.revision_list(may).get_column("id").unique().sort().to_list() == [1, 3]
+    assert analytics.revision_list(None, field="arrest").get_column("id").to_list() == [1]

@@ -127,11 +127,17 @@ def matrix_sql(source: str) -> str:
 
 def shares_sql(source: str, category: str) -> str:
     """Per category (`category` is SQL naming it from `fbi_code`): records changed or removed,
-    and the median days from the incident to the run that saw the revision."""
+    and the median days from the incident to the run that revised it (one lag per record and
+    run, however many fields it changed)."""
     return f"""
-        SELECT {category} AS category, CAST(count(DISTINCT id) AS BIGINT) AS revised,
-            median(epoch(observed - "date") / 86400.0) AS median_lag_days
-        FROM {labelled_sql(source)} WHERE label <> 'late-added' GROUP BY ALL
+        SELECT category, CAST(count(DISTINCT id) AS BIGINT) AS revised,
+            median(lag_days) AS median_lag_days
+        FROM (
+            SELECT DISTINCT run_id, id, {category} AS category,
+                epoch(observed - "date") / 86400.0 AS lag_days
+            FROM {labelled_sql(source)} WHERE label <> 'late-added'
+        )
+        GROUP BY ALL
     """
 
 
