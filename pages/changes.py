@@ -156,8 +156,8 @@ def show_changes(
     if filters is None:
         raise dash.exceptions.PreventUpdate
     analytics = current().analytics
-    weekly = analytics.revisions_weekly(filters)
-    matrix = analytics.reclassifications(filters)
+    revisions = analytics.revisions(filters)
+    weekly, matrix = revisions.weekly, revisions.matrix
     nothing = "No revisions of incidents in this selection."
     return (
         figures.revisions_bars(weekly, LABELS)
@@ -167,6 +167,6 @@ def show_changes(
         if matrix.height
         else message_figure("No reclassifications in this selection.", "Reclassified"),
         share_rows(analytics.revision_shares(filters)),
-        list_rows(analytics.revision_list(filters)),
+        list_rows(revisions.listed),
         note(analytics.history_begins()),
     )

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import polars as pl
+
 __all__ = [
     "BREAKDOWN",
     "CATEGORY_CHOICES",
@@ -21,6 +23,7 @@ __all__ = [
     "OTHER",
     "PROPERTY",
     "VIOLENT",
+    "category_expr",
     "category_of",
     "category_sql",
 ]
@@ -58,6 +61,18 @@ def category_of(fbi_code: str | None) -> str:
     if fbi_code in _VIOLENT_CODES:
         return VIOLENT
     return PROPERTY if fbi_code in _PROPERTY_CODES else OTHER
+
+
+def category_expr(column: str) -> pl.Expr:
+    """A polars expression naming the breakdown category of the FBI code in `column`."""
+    code = pl.col(column)
+    return (
+        pl.when(code.is_in(_VIOLENT_CODES))
+        .then(pl.lit(VIOLENT))
+        .when(code.is_in(_PROPERTY_CODES))
+        .then(pl.lit(PROPERTY))
+        .otherwise(pl.lit(OTHER))
+    )
 
 
 def category_sql(column: str) -> str:

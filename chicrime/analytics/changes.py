@@ -13,25 +13,33 @@ An event row of the history becomes a labelled revision:
 
 A record's edit may carry several labels (reclassified with an arrest added); counts are of
 distinct (run, record, label). `updated_on` moving is never a revision, nor is an ordinary
-addition. The SQL here is chicrime's own text; values are parameters.
+addition. The history is read once per selection (`labelled_sql`, chicrime's own SQL with
+values as parameters); what /changes shows is worked out from those rows.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
+from chicrime.analytics.categories import category_expr
+from chicrime.store.history import HISTORY_SCHEMA
+
 __all__ = [
+    "LABELLED_SCHEMA",
     "LABELS",
     "LATE_DAYS",
     "LIST_SCHEMA",
     "MATRIX_SCHEMA",
     "SHARES_SCHEMA",
     "WEEKLY_SCHEMA",
+    "Revisions",
     "labelled_sql",
-    "list_sql",
-    "matrix_sql",
-    "shares_sql",
-    "weekly_sql",
+    "listed",
+    "matrix",
+    "revised",
+    "weekly",
 ]
 
 LATE_DAYS = 30
@@ -57,6 +65,8 @@ _LOCATION = (
     "location_description",
 )
 
+# A history row labelled (`labelled_sql`), with the Chicago wall-clock time it was seen.
+LABELLED_SCHEMA = pl.Schema({**HISTORY_SCHEMA, "observed": pl.Datetime("us"), "label": pl.String()})
 WEEKLY_SCHEMA = pl.Schema({"week": pl.Date(), "label": pl.String(), "revisions": pl.Int64()})
 MATRIX_SCHEMA = pl.Schema(
     {"from_type": pl.String(), "to_type": pl.String(), "revisions": pl.Int64()}
@@ -106,53 +116,93 @@ def labelled_sql(source: str) -> str:
     )"""
 
 
-def weekly_sql(source: str) -> str:
+@dataclass(frozen=True)
+class Revisions:
+    """What /changes shows of a selection's revisions (see the module's functions)."""
+
+    weekly: pl.DataFrame  # `WEEKLY_SCHEMA`
+    matrix: pl.DataFrame  # `MATRIX_SCHEMA`
+    revised: pl.DataFrame  # `SHARES_SCHEMA`
+    listed: pl.DataFrame  # `LIST_SCHEMA`
+
+    @classmethod
+    def of(cls, rows: pl.DataFrame, limit: int) -> Revisions:
+        """All four from the labelled rows (`LABELLED_SCHEMA`), at most `limit` listed."""
+        return cls(weekly(rows), matrix(rows), revised(rows), listed(rows, limit))
+
+
+def weekly(rows: pl.DataFrame) -> pl.DataFrame:
     """Revisions per week (from Monday, by when they were seen) and label."""
-    return f"""
-        SELECT CAST(date_trunc('week', observed) AS DATE) AS week, label,
-            CAST(count(DISTINCT (run_id, id)) AS BIGINT) AS revisions
-        FROM {labelled_sql(source)} GROUP BY ALL ORDER BY week, label
-    """
-
-
-def matrix_sql(source: str) -> str:
-    """Primary-type reclassifications, from → to, most frequent first."""
-    return f"""
-        SELECT "before" AS from_type, "after" AS to_type,
-            CAST(count(*) AS BIGINT) AS revisions
-        FROM {source} WHERE kind = 'changed' AND field = 'primary_type'
-        GROUP BY ALL ORDER BY revisions DESC, from_type, to_type
-    """
-
-
-def shares_sql(source: str, category: str) -> str:
-    """Per category (`category` is SQL naming it from `fbi_code`): records changed or removed,
-    and the median days from the incident to the run that revised it (one lag per record and
-    run, however many fields it changed)."""
-    return f"""
-        SELECT category, CAST(count(DISTINCT id) AS BIGINT) AS revised,
-            median(lag_days) AS median_lag_days
-        FROM (
-            SELECT DISTINCT run_id, id, {category} AS category,
-                epoch(observed - "date") / 86400.0 AS lag_days
-            FROM {labelled_sql(source)} WHERE label <> 'late-added'
+    return (
+        rows.select(
+            pl.col("observed").dt.truncate("1w").dt.date().alias("week"), "label", "run_id", "id"
         )
-        GROUP BY ALL
-    """
+        .unique()
+        .group_by("week", "label")
+        .agg(pl.len().cast(pl.Int64).alias("revisions"))
+        .sort("week", "label")
+    )
 
 
-def list_sql(source: str) -> str:
-    """Individual revisions, newest first: one row per changed field; a removed or late-added
-    record is one row whose field is `record` (before → after: its type → `removed`, or
-    nothing → its type)."""
-    return f"""
-        SELECT run_id, observed_at, label, id, case_number, "date",
-            CASE WHEN kind = 'changed' THEN field ELSE 'record' END AS field,
-            CASE WHEN kind = 'removed' THEN primary_type
-                WHEN kind = 'changed' THEN "before" END AS "before",
-            CASE WHEN kind = 'removed' THEN 'removed'
-                WHEN kind = 'added' THEN primary_type ELSE "after" END AS "after"
-        FROM {labelled_sql(source)}
-        WHERE kind <> 'removed' OR field = 'primary_type'
-        ORDER BY run_id DESC, id, field
-    """
+def matrix(rows: pl.DataFrame) -> pl.DataFrame:
+    """Primary-type reclassifications, from → to, most frequent first."""
+    return (
+        rows.filter((pl.col("kind") == "changed") & (pl.col("field") == "primary_type"))
+        .group_by(pl.col("before").alias("from_type"), pl.col("after").alias("to_type"))
+        .agg(pl.len().cast(pl.Int64).alias("revisions"))
+        .sort(["revisions", "from_type", "to_type"], descending=[True, False, False])
+    )
+
+
+def revised(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per category (from `fbi_code`): records changed or removed, and the median days from the
+    incident to the run that revised it (one lag per record and run, however many fields)."""
+    return (
+        rows.filter(pl.col("label") != "late-added")
+        .select(
+            "run_id",
+            "id",
+            category_expr("fbi_code").alias("category"),
+            ((pl.col("observed") - pl.col("date")).dt.total_seconds() / 86_400).alias("lag"),
+        )
+        .unique()
+        .group_by("category")
+        .agg(
+            pl.col("id").n_unique().cast(pl.Int64).alias("revised"),
+            pl.col("lag").median().alias("median_lag_days"),
+        )
+        .cast(SHARES_SCHEMA)
+    )
+
+
+def listed(rows: pl.DataFrame, limit: int) -> pl.DataFrame:
+    """Individual revisions, newest run first, at most `limit`: one row per changed field; a
+    removed or late-added record is one row whose field is `record` (before → after: its type
+    → `removed`, or nothing → its type)."""
+    kind = pl.col("kind")
+    return (
+        rows.filter((kind != "removed") | (pl.col("field") == "primary_type"))
+        .select(
+            "run_id",
+            "observed_at",
+            "label",
+            "id",
+            "case_number",
+            "date",
+            pl.when(kind == "changed").then(pl.col("field")).otherwise(pl.lit("record")),
+            pl.when(kind == "removed")
+            .then(pl.col("primary_type"))
+            .when(kind == "changed")
+            .then(pl.col("before"))
+            .alias("before"),
+            pl.when(kind == "removed")
+            .then(pl.lit("removed"))
+            .when(kind == "added")
+            .then(pl.col("primary_type"))
+            .otherwise(pl.col("after"))
+            .alias("after"),
+        )
+        .sort(["run_id", "id", "field"], descending=[True, False, False])
+        .head(limit)
+        .cast(LIST_SCHEMA)
+    )

@@ -122,8 +122,6 @@ REVISION_SHARES_SCHEMA = pl.Schema(
         "share": pl.Float64(),
     }
 )
-# Where a revision query's SQL reads its history rows; replaced by their selection.
-_SOURCE = "{history}"
 
 T = TypeVar("T")
 
@@ -570,32 +568,26 @@ class Analytics:
             incidents, arrests = incidents + sign * n, arrests + sign * m
         return incidents, arrests
 
-    def revisions_weekly(self, f: Filters) -> pl.DataFrame:
-        """Revisions of incidents `f` selects, per week they were seen and label
-        (`chicrime.analytics.changes`); weeks without revisions are left out."""
-        return self._revisions(
-            "revisions_weekly", f, changes.weekly_sql(_SOURCE), changes.WEEKLY_SCHEMA
-        )
+    def revisions(self, f: Filters) -> changes.Revisions:
+        """What /changes shows of the revisions of incidents `f` selects: per week seen and
+        label, primary-type reclassifications, records revised per category, and the newest
+        `TABLE_ROW_CAP` revisions (`chicrime.analytics.changes`), from one read of the history."""
+        version = self.data_version()
 
-    def reclassifications(self, f: Filters) -> pl.DataFrame:
-        """Primary-type reclassifications of incidents `f` selects: from, to, how many."""
-        return self._revisions(
-            "reclassifications", f, changes.matrix_sql(_SOURCE), changes.MATRIX_SCHEMA
-        )
+        def compute() -> changes.Revisions:
+            rows = self._labelled("revisions", version, f)
+            return changes.Revisions.of(rows, TABLE_ROW_CAP)
+
+        return self._memoised("revisions", version, _filters_key(f), compute)
 
     def revision_shares(self, f: Filters) -> pl.DataFrame:
-        """Per category (violent, property, other): incidents `f` selects, how many of them
-        were changed or removed, that share, and the median days from incident to revision."""
-        revised = self._revisions(
-            "revision_shares",
-            f,
-            changes.shares_sql(_SOURCE, category_sql("fbi_code")),
-            changes.SHARES_SCHEMA,
-        )
+        """Per category (violent, property, other): incidents `f` selects (as the lake holds
+        them now), how many were changed or removed, that share, and the median days from
+        incident to revision."""
         return (
             self.category_counts(f)
             .select("category", "incidents")
-            .join(revised, on="category", how="left")
+            .join(self.revisions(f).revised, on="category", how="left")
             .with_columns(pl.col("revised").fill_null(0))
             .with_columns(
                 pl.when(pl.col("incidents") > 0)
@@ -614,9 +606,9 @@ class Analytics:
         field: str | None = None,
         limit: int = TABLE_ROW_CAP,
     ) -> pl.DataFrame:
-        """Individual revisions, newest run first (`changes.list_sql`), at most `limit`: of
+        """Individual revisions, newest run first (`changes.listed`), at most `limit`: of
         incidents `f` selects (or all), seen from `seen_since` (a Chicago date) on, of one
-        record, or of one field."""
+        record, or of one field. Not memoised (for `chicrime changes`)."""
         clauses: list[str] = ["TRUE"]
         values: list[object] = []
         if seen_since is not None:
@@ -628,36 +620,27 @@ class Analytics:
         if field is not None:
             clauses.append("field = ?")
             values.append(field)
-        return self._revisions(
-            "revision_list",
-            f,
-            f"{changes.list_sql(_SOURCE)} LIMIT {int(limit)}",
-            changes.LIST_SCHEMA,
-            (" AND ".join(clauses), tuple(values)),
+        rows = self._labelled(
+            "revision_list", self.data_version(), f, " AND ".join(clauses), values
         )
+        return changes.listed(rows, limit)
 
-    def _revisions(
+    def _labelled(
         self,
         label: str,
+        version: str | None,
         f: Filters | None,
-        sql: str,
-        schema: pl.Schema,
-        where: tuple[str, tuple[object, ...]] = ("TRUE", ()),
+        where: str = "TRUE",
+        values: Sequence[object] = (),
     ) -> pl.DataFrame:
-        """`sql` (over `{_SOURCE}`) on the history rows of incidents `f` selects for which
-        `where` (SQL, values) holds; empty without a history."""
-        version = self.data_version()
+        """The labelled revisions (`changes.labelled_sql`) of incidents `f` selects (all
+        without `f`) for which `where` (chicrime's SQL, placeholders for `values`) holds."""
         files = self._files.history(version)
         if not files:
-            return _empty(schema)
-
-        def compute() -> pl.DataFrame:
-            source, params = history_selection(files, f, *where)
-            query = sql.replace(_SOURCE, source)
-            return self._run(label, version, query, params).cast(schema)
-
-        key = (None if f is None else _filters_key(f), sql, where)
-        return self._memoised(label, version, key, compute)
+            return _empty(changes.LABELLED_SCHEMA)
+        source, params = history_selection(files, f, where, values)
+        query = f"SELECT * FROM {changes.labelled_sql(source)}"
+        return self._run(label, version, query, params).cast(changes.LABELLED_SCHEMA)
 
     # -- the map ------------------------------------------------------------------------------
 
