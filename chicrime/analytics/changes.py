@@ -1,5 +1,5 @@
 """Revisions as a reader sees them: the record history (`chicrime.store.history`) labelled by
-what an edit means, and the SQL that counts and lists them.
+what an edit means, then counted and listed for /changes and `chicrime changes`.
 
 An event row of the history becomes a labelled revision:
 
