@@ -201,23 +201,30 @@ def weekday_hour_heatmap(cells: pl.DataFrame, hours: frozenset[int] | None = Non
     for weekday, hour, incidents in cells.select("weekday", "hour", "incidents").iter_rows():
         if grid[weekday][hour] is not None:
             grid[weekday][hour] = incidents
-    trace = {
-        "type": "heatmap",
-        "z": grid,
-        "x": list(range(24)),
-        "y": list(WEEKDAYS),
-        "colorscale": _SEQUENTIAL,
-        "zmin": 0,
-        "hoverongaps": False,
-        "colorbar": {"title": {"text": "incidents"}},
-        "hovertemplate": "%{y} %{x}:00–%{x}:59: %{z:,} incidents<extra></extra>",
-    }
+    trace = _heatmap(grid, list(range(24)), list(WEEKDAYS), "incidents", "%{y} %{x}:00–%{x}:59")
     return _figure(
         [trace],
         "When incidents happen",
         xaxis=_axis("hour of day (Chicago time)", dtick=2),
         yaxis=_axis("day of week", autorange="reversed"),
     )
+
+
+def _heatmap(
+    grid: list[list[int | None]], x: list[Any], y: list[str], unit: str, where: str
+) -> dict[str, Any]:
+    """A sequential heatmap of counts in `unit`; empty cells (None) stay blank, not 0."""
+    return {
+        "type": "heatmap",
+        "z": grid,
+        "x": x,
+        "y": y,
+        "colorscale": _SEQUENTIAL,
+        "zmin": 0,
+        "hoverongaps": False,
+        "colorbar": {"title": {"text": unit}},
+        "hovertemplate": f"{where}: %{{z:,}} {unit}<extra></extra>",
+    }
 
 
 def revisions_bars(weekly: pl.DataFrame, labels: tuple[str, ...]) -> Figure:
@@ -254,17 +261,7 @@ def reclassification_heatmap(matrix: pl.DataFrame) -> Figure:
     grid: list[list[int | None]] = [[None] * len(targets) for _ in sources]
     for source, target, count in matrix.iter_rows():
         grid[sources.index(source)][targets.index(target)] = count
-    trace = {
-        "type": "heatmap",
-        "z": grid,
-        "x": targets,
-        "y": sources,
-        "colorscale": _SEQUENTIAL,
-        "zmin": 0,
-        "hoverongaps": False,
-        "colorbar": {"title": {"text": "records"}},
-        "hovertemplate": "%{y} → %{x}: %{z:,} records<extra></extra>",
-    }
+    trace = _heatmap(grid, targets, sources, "records", "%{y} → %{x}")
     return _figure(
         [trace],
         "Reclassified: from one primary type to another",
