@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from chicrime.errors import MassDeletionError
+from chicrime.errors import IncompletePullError, MassDeletionError
 from chicrime.ingest.pipeline import ingest_once
 from chicrime.settings import Settings
 from chicrime.store.history import read_history
@@ -136,3 +136,31 @@ def test_a_scheduled_reconciliation_that_fails_its_guard_does_not_hold_back_the_
         ("reconcile", "failed"),
     ]
     assert "reconciliation skipped: the run commits the day's records without it" in caplog.text
+
+
+@pytest.mark.parametrize("forced", [True, False])
+def test_a_listing_with_an_unreadable_id_deletes_nothing(
+    tmp_path: Path, forced: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Upstream lists a 2019 record (outside every window) with an id that cannot be read:
+    any lake record could be that one, so nothing is deleted. Asked for, the run fails
+    saying so; scheduled, the run commits without the reconciliation."""
+    rows = old_rows(30) + recent_rows()
+    dataset = SocrataDataset(rows)
+    with SocrataServer({"ijzp-q8t2": dataset}) as server:
+        settings = configured(server, tmp_path, reconcile_days=7)
+        ingest_once(settings, clock=lambda: NOW)
+        before = lake_rows(tmp_path)
+        dataset.delete([3])
+        dataset.set_raw_value(7, "id", "seven")
+        later = NOW + dt.timedelta(days=8)
+        if forced:
+            with pytest.raises(IncompletePullError, match="listed 1 id\\(s\\) that cannot be read"):
+                ingest_once(settings, reconcile=True, clock=lambda: later)
+        else:
+            ingest_once(settings, clock=lambda: later)
+
+    assert lake_rows(tmp_path) == before
+    expected = ("reconcile", "failed") if forced else ("ingest", "success")
+    assert kinds(tmp_path) == [("ingest", "success"), expected]
+    assert ("reconciliation skipped" in caplog.text) is not forced

@@ -257,13 +257,18 @@ class SocrataClient:
             last_id, skip = self._next_keyset(page, last_id, skip)
             yield page
 
-    def ids(self, where: str | None, page_limit: int) -> pl.Series:
+    def ids(
+        self,
+        where: str | None,
+        page_limit: int,
+        advance: Callable[[int], object] = lambda _rows: None,
+    ) -> pl.Series:
         """The ids of every row matching `where` (all without one), ascending, null where one
-        cannot be read; raises like `fetch_pages`."""
-        pages = [
-            page.get_column("id").cast(pl.Int64, strict=False)
-            for page in self.fetch_pages(where, page_limit, fields=("id",))
-        ]
+        cannot be read; `advance` is told each page's size. Raises like `fetch_pages`."""
+        pages = []
+        for page in self.fetch_pages(where, page_limit, fields=("id",)):
+            pages.append(page.get_column("id").cast(pl.Int64, strict=False))
+            advance(page.height)
         return pl.concat([pl.Series("id", [], pl.Int64), *pages])
 
     def _settled_page(self, params: dict[str, str], fields: Sequence[str]) -> pl.DataFrame:

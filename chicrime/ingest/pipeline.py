@@ -281,12 +281,8 @@ class _Ingestion:
         """
         counted = self.client.count(None)
         bar = self.run.progress("listing every id upstream", counted, "ids")
-        pages = []
-        for page in self.client.fetch_pages(None, self.settings.page_limit, fields=("id",)):
-            pages.append(page.get_column("id").cast(pl.Int64, strict=False))
-            bar.update(page.height)
+        listed = self.client.ids(None, self.settings.page_limit, bar.update)
         bar.close()
-        listed = pl.concat([pl.Series("id", [], pl.Int64), *pages])
         if listed.len() < counted and listed.len() < min(counted, self.client.count(None)):
             raise IncompletePullError(
                 f"upstream counted {counted:,} records but listed only {listed.len():,} ids: a "
