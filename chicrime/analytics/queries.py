@@ -46,6 +46,7 @@ from chicrime.store.layout import Layout
 from chicrime.store.rollups import DIMENSION_SQL, Rollup
 from chicrime.store.schema import LAKE_SCHEMA
 from chicrime.store.state import RunRecord, StateView
+from chicrime.store.versions import version_rows
 
 __all__ = [
     "ARREST_RATES_SCHEMA",
@@ -547,12 +548,7 @@ class Analytics:
         version = self.data_version()
         check_as_of(self._layout.lake_dir, version, run_id)
         assert version is not None
-        files = [file for part in self._all_months(version) for file in part.files]
-        current = (
-            pl.scan_parquet(files, hive_partitioning=False)
-            if files
-            else pl.LazyFrame(schema=LAKE_SCHEMA)
-        )
+        current = version_rows(self._layout.lake_dir, version)
         history = read_history(self._layout.lake_dir, version)
         affected, restored = restored_rows(current, history, run_id)
         later = current.filter(pl.col("id").is_in(affected.implode())).collect()

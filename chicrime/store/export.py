@@ -22,7 +22,7 @@ from chicrime.store.history import check_as_of, read_history, restored_rows
 from chicrime.store.lake import Lake, write_partition
 from chicrime.store.layout import Partition, partition_dir
 from chicrime.store.schema import LAKE_SCHEMA
-from chicrime.store.versions import version_partitions
+from chicrime.store.versions import scan_files, version_partitions
 
 __all__ = ["Exported", "export_lake"]
 
@@ -89,7 +89,7 @@ class _Changes:
         cls, files: dict[Partition, list[Path]], history: pl.LazyFrame, run_id: int
     ) -> _Changes:
         every = [f for paths in files.values() for f in paths]
-        current = pl.scan_parquet(every, hive_partitioning=False)
+        current = scan_files(every)
         with reading(every):
             affected, rows = restored_rows(current, history, run_id)
             held = (

@@ -46,7 +46,12 @@ from chicrime.store.layout import LAKE_LINK, VERSION_PREFIX, Partition, partitio
 from chicrime.store.rollups import ROLLUPS_PREFIX, remove_rollups, rollups_dir, write_rollups
 from chicrime.store.schema import LAKE_SCHEMA, PARQUET_METADATA
 from chicrime.store.staging import SEQ, Staging
-from chicrime.store.versions import current_version, version_partitions
+from chicrime.store.versions import (
+    current_version,
+    scan_files,
+    version_partitions,
+    version_rows,
+)
 
 __all__ = ["Lake", "LakeSummary", "MergePlan", "MergeStats", "write_partition"]
 
@@ -128,15 +133,14 @@ class Lake:
         self, partitions: Collection[Partition] | None = None, exclude: Collection[Partition] = ()
     ) -> pl.LazyFrame:
         """All current rows (or those of some partitions, less `exclude`) as a lazy frame."""
-        files = [
-            f
-            for partition, paths in self.partition_files().items()
-            if (partitions is None or partition in partitions) and partition not in exclude
-            for f in paths
-        ]
-        if not files:
-            return pl.LazyFrame(schema=LAKE_SCHEMA)
-        return pl.scan_parquet(files, hive_partitioning=False)
+        return scan_files(
+            [
+                f
+                for partition, paths in self.partition_files().items()
+                if (partitions is None or partition in partitions) and partition not in exclude
+                for f in paths
+            ]
+        )
 
     def summary(self) -> LakeSummary:
         """Rows, partitions, files, bytes and newest `date`/`updated_on` of the current version."""
@@ -165,13 +169,9 @@ class Lake:
         version = self.version()
         check_as_of(self.root, version, run_id)
         assert version is not None
-        files = [f for paths in version_partitions(self.root / version).values() for f in paths]
-        current = (
-            pl.scan_parquet(files, hive_partitioning=False)
-            if files
-            else pl.LazyFrame(schema=LAKE_SCHEMA)
+        return as_of_rows(
+            version_rows(self.root, version), read_history(self.root, version), run_id
         )
-        return as_of_rows(current, read_history(self.root, version), run_id)
 
     def ids_dated_since(self, start: datetime) -> pl.Series:
         """Ids of current rows with `date >= start` (reads only partitions that can hold them)."""

@@ -1,4 +1,4 @@
-"""Reading the lake's versions: which one is current, and the files of each partition.
+"""Reading the lake's versions: which one is current, the files of each partition, its rows.
 
 A version directory never changes after its commit (the next commit builds a new one), so a
 listing may be kept for as long as its version is current.
@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from chicrime.store.layout import LAKE_LINK, Partition
+import polars as pl
 
-__all__ = ["current_version", "version_partitions"]
+from chicrime.store.layout import LAKE_LINK, Partition
+from chicrime.store.schema import LAKE_SCHEMA
+
+__all__ = ["current_version", "scan_files", "version_partitions", "version_rows"]
 
 
 def current_version(lake_root: Path) -> str | None:
@@ -39,3 +42,17 @@ def version_partitions(version_dir: Path) -> dict[Partition, list[Path]]:
             continue
         found.setdefault(partition, []).append(path)
     return dict(sorted(found.items()))
+
+
+def scan_files(files: list[Path]) -> pl.LazyFrame:
+    """Lake files as one lazy frame (an empty one, in the lake's columns, for no file)."""
+    if not files:
+        return pl.LazyFrame(schema=LAKE_SCHEMA)
+    return pl.scan_parquet(files, hive_partitioning=False)
+
+
+def version_rows(lake_root: Path, version: str) -> pl.LazyFrame:
+    """Every row of lake version `version`, lazily."""
+    return scan_files(
+        [f for paths in version_partitions(lake_root / version).values() for f in paths]
+    )
