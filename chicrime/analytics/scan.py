@@ -186,10 +186,9 @@ def selection(columns: str, parts: Sequence[MonthFiles], f: Filters) -> tuple[st
         branches.append(f"SELECT {columns} FROM {_READ} WHERE {where}")
         params += [whole, *values]
     if edge:
-        branches.append(
-            f'SELECT {columns} FROM {_READ} WHERE "date" >= ? AND "date" < ? AND {where}'
-        )
-        params += [edge, *_bounds(f), *values]
+        dated, dated_values = _dated(f)
+        branches.append(f"SELECT {columns} FROM {_READ} WHERE {dated}")
+        params += [edge, *dated_values]
     return "(" + " UNION ALL ".join(branches) + ")", params
 
 
@@ -219,34 +218,27 @@ def history_selection(
     """A parenthesised SQL relation of the history rows in `files` whose incident `f` selects
     (by `revision_filters`; every row without `f`) and that `where` (chicrime's own SQL, with
     placeholders for `values`) holds for. `files` must not be empty."""
-    clauses, params = [where], list(values)
-    if f is not None:
-        conditions, condition_values = _conditions(revision_filters(f))
-        clauses += ['"date" >= ? AND "date" < ?', conditions]
-        params += [*_bounds(f), *condition_values]
+    dated, dated_values = ("TRUE", []) if f is None else _dated(revision_filters(f))
     return (
-        f"(SELECT * FROM {_READ} WHERE {' AND '.join(clauses)})",
-        [list(files), *params],
+        f"(SELECT * FROM {_READ} WHERE {where} AND {dated})",
+        [list(files), *values, *dated_values],
     )
 
 
 def frame_selection(name: str, f: Filters) -> tuple[str, list[object]]:
     """A parenthesised SQL relation of the rows of the relation registered as `name`
     (chicrime's own name, lake columns) that `f` selects."""
+    dated, values = _dated(f)
+    return f"(SELECT * FROM {name} WHERE {dated})", values
+
+
+def _dated(f: Filters) -> tuple[str, list[object]]:
+    """All of `f`'s conditions as SQL with `?` placeholders, and their values: its dates (from
+    its first day's midnight to the midnight after its last day) and `_conditions`."""
     where, values = _conditions(f)
-    return (
-        f'(SELECT * FROM {name} WHERE "date" >= ? AND "date" < ? AND {where})',
-        [*_bounds(f), *values],
-    )
-
-
-def _bounds(f: Filters) -> tuple[dt.datetime, dt.datetime]:
-    """`f`'s dates as a half-open range of wall-clock times: its first day's midnight to the
-    midnight after its last day."""
-    return (
-        dt.datetime.combine(f.start, dt.time()),
-        dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time()),
-    )
+    start = dt.datetime.combine(f.start, dt.time())
+    after = dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time())
+    return f'"date" >= ? AND "date" < ? AND {where}', [start, after, *values]
 
 
 def whole_lake(columns: str, parts: Sequence[MonthFiles]) -> tuple[str, list[object]]:
