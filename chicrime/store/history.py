@@ -162,10 +162,9 @@ class HistoryRecorder:
         self._after: list[pl.DataFrame] = [_empty_rows()]
         self._unknown_before: list[pl.Series] = [pl.Series("id", [], pl.Int64)]
 
-    def partition(self, old: pl.DataFrame, new: pl.DataFrame, replaced_ids: pl.Series) -> None:
-        """One rewritten partition: `old` its previous rows, `new` the rows written over them
-        (ids in `replaced_ids` lose their old row here; `new` holds only lake columns)."""
-        before = old.filter(pl.col("id").is_in(replaced_ids.implode()))
+    def partition(self, before: pl.DataFrame, new: pl.DataFrame) -> None:
+        """One rewritten partition: `before` its rows that lose their place (replaced by a new
+        copy, moved away or deleted), `new` the rows written (lake columns only)."""
         same = before.join(new, on=list(LAKE_SCHEMA), how="semi", nulls_equal=True)
         unchanged = same.get_column("id").implode()
         self._before.append(before.filter(~pl.col("id").is_in(unchanged)))

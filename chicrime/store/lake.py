@@ -371,19 +371,19 @@ class Lake:
         year, month = partition
         new = staging.read_partition(partition).join(plan.losers, on=["id", SEQ], how="anti")
         drops = plan.drops.filter((pl.col("year") == year) & (pl.col("month") == month))
-        replaced = pl.concat([new.get_column("id"), drops.get_column("id")]).implode()
+        replaced = pl.col("id").is_in(
+            pl.concat([new.get_column("id"), drops.get_column("id")]).implode()
+        )
         with reading(old_files or []):
             old = pl.read_parquet(old_files) if old_files else pl.DataFrame(schema=LAKE_SCHEMA)
-        merged = pl.concat([old.filter(~pl.col("id").is_in(replaced)), new.drop(SEQ)]).sort(
-            ["date", "id"]
-        )
+        merged = pl.concat([old.filter(~replaced), new.drop(SEQ)]).sort(["date", "id"])
         if old_files and merged.equals(old):
             return None
         if recorder is not None:
             if partition in plan.replaced:
                 recorder.unknown(new.get_column("id"))
             else:
-                recorder.partition(old, new.drop(SEQ), replaced.explode())
+                recorder.partition(old.filter(replaced), new.drop(SEQ))
         return merged
 
     @staticmethod
