@@ -3,9 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# axe-core, from npm, for the browser tests' accessibility checks (skipped without npm, except
-# under CI=true).
-AXE := node_modules/axe-core/axe.min.js
+# From npm (package.json): axe-core for the browser tests' accessibility checks, and plotly.js
+# with esbuild for the dashboard's own plotly.js bundle (js/build-plotly.mjs), which the wheel
+# ships. Without npm both are skipped (the dashboard then loads Dash's full plotly.js), except
+# under CI=true.
+NPM_STAMP := node_modules/.installed
+PLOTLY := chicrime/app/static/plotly.min.js
 
 .PHONY: install test lint bench demo screenshots constraints clean
 
@@ -15,18 +18,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(PLOTLY)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-$(AXE): package.json package-lock.json
-	@if command -v npm >/dev/null; then npm ci --silent --no-audit --no-fund && touch $(AXE); \
-	else echo "npm not found: the accessibility checks will be skipped (apt-get install npm)"; fi
+$(NPM_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --silent --no-audit --no-fund && touch $(NPM_STAMP); \
+	elif [ "$$CI" = true ]; then echo "npm not found (apt-get install npm)"; exit 1; \
+	else echo "npm not found: no plotly.js bundle, no accessibility checks (apt-get install npm)"; fi
 
-test: lint $(AXE)
+$(PLOTLY): $(NPM_STAMP) js/build-plotly.mjs
+	@if [ -f $(NPM_STAMP) ]; then npm run --silent build:plotly; fi
+
+test: lint $(PLOTLY)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
@@ -41,7 +48,7 @@ screenshots: $(STAMP)
 # A synthetic lake (last 12 months) in its own folder and the dashboard on :8050, all offline.
 DEMO_DATA_DIR ?= data/demo
 DEMO_MAP_STYLE ?= white-bg
-demo: $(STAMP)
+demo: $(STAMP) $(PLOTLY)
 	DATA_DIR=$(DEMO_DATA_DIR) $(BIN)/chicrime demo
 	DATA_DIR=$(DEMO_DATA_DIR) MAP_STYLE=$(DEMO_MAP_STYLE) $(BIN)/chicrime serve --host 127.0.0.1 --port 8050
 

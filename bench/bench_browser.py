@@ -433,7 +433,13 @@ def page_loads(browser: Browser, url: str, repeats: int) -> dict[str, list[float
 
 
 def drive_browser(
-    base_url: str, server_pid: int, lake: Lake, data_dir: Path, repeats: int, measure: bool
+    base_url: str,
+    server_pid: int,
+    lake: Lake,
+    data_dir: Path,
+    routes: tuple[str, ...],
+    repeats: int,
+    measure: bool,
 ) -> BrowserResults:
     """Every route, measured (or, with `measure` False, only visited to record payloads)."""
     results = BrowserResults()
@@ -443,7 +449,7 @@ def drive_browser(
         browser = playwright.chromium.launch(
             executable_path=shutil.which("chromium"), args=BROWSER_ARGS
         )
-        for route in PAGES:
+        for route in routes:
             if measure:
                 results.first_loads[route] = page_loads(browser, base_url + route, repeats)
                 print(f"{route:9s} first load ms: {results.first_loads[route]}", flush=True)
@@ -553,7 +559,7 @@ async def simulate_users(
     """`users` users, each on one route (round robin), for `seconds`; asyncio keeps the client
     cheap next to the server on a 2-core machine."""
     results = LoadResults(users=users, seconds=seconds)
-    routes = list(PAGES)
+    routes = list(payloads)
     limits = httpx.Limits(max_connections=users * 6, max_keepalive_connections=users * 6)
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
         started = time.perf_counter()
@@ -607,7 +613,7 @@ def worst_route(samples: list[Sample], mode: str, selections: tuple[str, ...]) -
 
 def detail_report(samples: list[Sample]) -> str:
     rows = []
-    for route in PAGES:
+    for route in dict.fromkeys(s.route for s in samples):
         for mode in MODES:
             for selection in SELECTIONS:
                 group = [
@@ -807,6 +813,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=0, help="simulated users (0: no load run)")
     parser.add_argument("--seconds", type=float, default=60, help="length of the load run")
     parser.add_argument("--skip-browser", action="store_true", help="no browser measurements")
+    parser.add_argument(
+        "--routes", nargs="+", choices=PAGES, default=PAGES, help="pages to drive (all)"
+    )
     args = parser.parse_args()
     command = shlex.join([os.path.relpath(sys.executable), *sys.argv])
 
@@ -828,7 +837,13 @@ def main() -> None:
         print(f"server log: {log.name}", flush=True)
         if not args.skip_browser or args.users:
             browser = drive_browser(
-                url, server.pid, lake, args.data_dir, args.repeats, not args.skip_browser
+                url,
+                server.pid,
+                lake,
+                args.data_dir,
+                tuple(args.routes),
+                args.repeats,
+                not args.skip_browser,
             )
         if not args.skip_browser:
             memory["after every route and both selections"] = server_memory(server.pid)

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 import chicrime
+from chicrime.app import PLOTLY_BUNDLE
 from tests.dashboard_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,12 +186,21 @@ def test_version_has_one_source() -> None:
     assert importlib.metadata.version("chicrime") == chicrime.__version__
 
 
+def needs_plotly_bundle() -> None:
+    if not PLOTLY_BUNDLE.is_file():
+        assert not os.environ.get("CI"), "CI needs the plotly.js bundle: make (npm) builds it"
+        pytest.skip("no plotly.js bundle: `make install` builds it (needs npm)")
+
+
 def test_wheel_ships_the_package_its_pages_types_and_license(dists: Dists) -> None:
-    """Every module of chicrime/ and pages/ is in the wheel, pages/ as `chicrime.pages`."""
+    """Every module of chicrime/ and pages/ is in the wheel, pages/ as `chicrime.pages`, and
+    the plotly.js bundle `make` built."""
+    needs_plotly_bundle()
     names = set(zipfile.ZipFile(dists.wheel).namelist())
     info = f"chicrime-{chicrime.__version__}.dist-info"
     modules = {n for n in names if not n.startswith(info)}
     expected = {f for f in checkout_files("chicrime") if f.endswith(".py")} | {"chicrime/py.typed"}
+    expected.add("chicrime/app/static/plotly.min.js")
     expected |= {"chicrime/" + f for f in checkout_files("pages")}
     assert sorted(modules) == sorted(expected)
     assert "chicrime/pages/overview.py" in modules
@@ -219,16 +229,19 @@ def test_wheel_ships_the_package_its_pages_types_and_license(dists: Dists) -> No
 
 
 def test_sdist_carries_the_whole_source_tree(dists: Dists) -> None:
-    """Tests and their helpers, pages, systemd units, benches and docs ship in the sdist."""
+    """Tests and their helpers, pages, systemd units, benches, docs and the plotly.js build
+    (its script, npm's lock file and the bundle) ship in the sdist."""
+    needs_plotly_bundle()
     with tarfile.open(dists.sdist) as tar:
         prefix = f"chicrime-{chicrime.__version__}/"
         names = {m.name.removeprefix(prefix) for m in tar.getmembers() if m.isfile()}
-    for folder in ("chicrime", "pages", "tests", "systemd", "bench", "docs/screenshots"):
+    for folder in ("chicrime", "pages", "tests", "systemd", "bench", "docs/screenshots", "js"):
         shipped = {n for n in names if n.startswith(folder + "/") and "__pycache__" not in n}
         assert sorted(shipped) == sorted(checkout_files(folder)), folder
     for file in ("tests/socrata_server.py", "tests/dashboard_server.py", "tests/conftest.py"):
         assert file in names
     top = {"LICENSE", "README.md", "Makefile", "constraints.txt", ".env.example", "pyproject.toml"}
+    top |= {"package.json", "package-lock.json", "chicrime/app/static/plotly.min.js"}
     assert top <= names
     assert not [n for n in names if n.endswith((".pyc", ".pyo"))]
 
@@ -294,6 +307,10 @@ def test_installed_server_serves_every_page(venv: Venv, dashboard: str) -> None:
         assert css.headers["content-type"].startswith("text/css")
         bundled = Path(bootstrap_wrapper.get_bootstrap_css_dir()) / "bootstrap.min.css"
         assert css.content == bundled.read_bytes()
+
+        if PLOTLY_BUNDLE.is_file():  # the wheel's copy (the wheel test requires it under CI)
+            plotly = client.get("/_dash-component-suites/plotly/package_data/plotly.min.js")
+            assert plotly.content == PLOTLY_BUNDLE.read_bytes()
 
 
 def test_installed_server_routes_pages_and_reads_the_lake(venv: Venv, dashboard: str) -> None:

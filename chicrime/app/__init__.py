@@ -2,15 +2,17 @@
 
 Routes besides Dash's own: `/vendor/bootstrap.min.css` (Bootstrap 5 served from the installed
 `bootstrap-wrapper` package, so the dashboard needs no CDN), `/download/incidents.csv` (the
-filtered rows, streamed from DuckDB, capped) and `/geo/community-areas.geojson` (the cached
-boundaries, which the map draws under its dots). Every response carries the headers of
-`chicrime.app.security`; malformed requests are refused by `chicrime.app.guards`.
+filtered rows, streamed from DuckDB, capped), `/geo/community-areas.geojson` (the cached
+boundaries, which the map draws under its dots), and chicrime's own plotly.js build at the
+address Dash's graphs load plotly.js from (see `PLOTLY_BUNDLE`). Every response carries the
+headers of `chicrime.app.security`; malformed requests are refused by `chicrime.app.guards`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import importlib
+import logging
 import pkgutil
 import sys
 from collections.abc import Callable
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import bootstrap_wrapper
 import dash
-from flask import Response, request, send_from_directory, stream_with_context
+from flask import Flask, Response, request, send_file, send_from_directory, stream_with_context
 
 import chicrime.pages
 from chicrime.analytics import CSV_ROW_CAP, Analytics
@@ -29,9 +31,16 @@ from chicrime.app.guards import install_request_guards
 from chicrime.app.security import install_security_headers
 from chicrime.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["PLOTLY_BUNDLE", "create_app"]
 
 _BOOTSTRAP_CSS = Path(bootstrap_wrapper.get_bootstrap_css_dir())
+# plotly.js with only the trace types the dashboard draws (3.1 MB instead of Dash's 4.8 MB with
+# every type; a first visit compiles and runs it before the first chart), built by `make` from
+# npm (js/build-plotly.mjs) and shipped in the wheel. Dash's graphs fetch plotly.js from
+# _PLOTLY_PATH when the first one mounts; this file is served there instead. A checkout built
+# without npm has none, and the dashboard loads Dash's full plotly.js.
+PLOTLY_BUNDLE = Path(__file__).parent / "static" / "plotly.min.js"
+_PLOTLY_PATH = "/_dash-component-suites/plotly/package_data/plotly.min.js"
 
 
 def _run_pages() -> None:
@@ -103,7 +112,26 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     server.add_url_rule("/vendor/bootstrap.min.css", view_func=bootstrap_css)
     server.add_url_rule("/" + OUTLINES_PATH, view_func=community_areas)
     server.add_url_rule("/download/incidents.csv", view_func=download_csv)
+    _serve_plotly_bundle(server)
     # Dash registers the JS bundles it may serve while rendering the index page, per process.
     # Render it once now, so a worker whose first request is for a bundle can serve it too.
     server.test_client().get("/")
     return app
+
+
+def _serve_plotly_bundle(server: Flask) -> None:
+    """Answer Dash's plotly.js address with `PLOTLY_BUNDLE` (a rule without variables wins over
+    Dash's `<package_name>/<path>` one); revalidated by ETag on every visit, as Dash serves it,
+    so an upgrade is never stale."""
+    if not PLOTLY_BUNDLE.is_file():
+        logging.getLogger("chicrime.app").warning(
+            "no plotly.js bundle at %s: the dashboard loads Dash's full plotly.js (4.8 MB); "
+            "`make install` builds the smaller one (needs npm)",
+            PLOTLY_BUNDLE,
+        )
+        return
+
+    def plotly_bundle() -> Response:
+        return send_file(PLOTLY_BUNDLE, mimetype="text/javascript", max_age=0, conditional=True)
+
+    server.add_url_rule(_PLOTLY_PATH, view_func=plotly_bundle)
