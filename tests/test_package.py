@@ -200,7 +200,7 @@ def test_wheel_ships_the_package_its_pages_types_and_license(dists: Dists) -> No
     info = f"chicrime-{chicrime.__version__}.dist-info"
     modules = {n for n in names if not n.startswith(info)}
     expected = {f for f in checkout_files("chicrime") if f.endswith(".py")} | {"chicrime/py.typed"}
-    expected.add("chicrime/app/static/plotly.min.js")
+    expected |= {f"chicrime/app/static/plotly.min.js{suffix}" for suffix in ("", ".br", ".gz")}
     expected |= {"chicrime/" + f for f in checkout_files("pages")}
     assert sorted(modules) == sorted(expected)
     assert "chicrime/pages/overview.py" in modules
@@ -241,7 +241,7 @@ def test_sdist_carries_the_whole_source_tree(dists: Dists) -> None:
     for file in ("tests/socrata_server.py", "tests/dashboard_server.py", "tests/conftest.py"):
         assert file in names
     top = {"LICENSE", "README.md", "Makefile", "constraints.txt", ".env.example", "pyproject.toml"}
-    top |= {"package.json", "package-lock.json", "chicrime/app/static/plotly.min.js"}
+    top |= {"package.json", "package-lock.json", "chicrime/app/static/plotly.min.js.br"}
     assert top <= names
     assert not [n for n in names if n.endswith((".pyc", ".pyo"))]
 

@@ -515,19 +515,26 @@ class Analytics:
         if end is None:
             return _empty(COMPARISON_SCHEMA)
 
-        def per_category(label: str, start: dt.date, last: dt.date) -> dict[str, int]:
-            counts = self._counts(label, version, replace(f, start=start, end=last), (_CATEGORY,))
-            return dict(zip(counts["category"], counts["incidents"], strict=True))
-
         def compute() -> pl.DataFrame:
             first = self._lake_stats().first
+            periods = periods_ending(end)
+            known = {p.key: first is not None and p.before[0] >= first.date() for p in periods}
+            # One count per category and day over every period and its year-earlier dates
+            # (nested ranges ending together), summed per period below: one query, not six.
+            earliest = min(p.before[0] if known[p.key] else p.start for p in periods)
+            daily = self._counts(
+                "compare", version, replace(f, start=earliest, end=end), (_CATEGORY, _PERIOD_DAY)
+            )
+
+            def per_category(start: dt.date, last: dt.date) -> dict[str, int]:
+                chosen = daily.filter(pl.col("period").is_between(start, last))
+                sums = chosen.group_by("category").agg(pl.col("incidents").sum())
+                return dict(zip(sums["category"], sums["incidents"], strict=True))
+
             rows = []
-            for period in periods_ending(end):
-                now = per_category("compare", period.start, period.end)
-                before = None
-                if first is not None and period.before[0] >= first.date():
-                    before = per_category("compare.before", *period.before)
-                rows += comparison_rows(period, now, before)
+            for period in periods:
+                before = per_category(*period.before) if known[period.key] else None
+                rows += comparison_rows(period, per_category(period.start, period.end), before)
             return pl.DataFrame(rows, schema=COMPARISON_SCHEMA)
 
         return self._memoised("compare", version, (*_filters_key(f), end.isoformat()), compute)

@@ -41,6 +41,8 @@ _BOOTSTRAP_CSS = Path(bootstrap_wrapper.get_bootstrap_css_dir())
 # without npm has none, and the dashboard loads Dash's full plotly.js.
 PLOTLY_BUNDLE = Path(__file__).parent / "static" / "plotly.min.js"
 _PLOTLY_PATH = "/_dash-component-suites/plotly/package_data/plotly.min.js"
+# The bundle as js/build-plotly.mjs compressed it, in the order they are offered.
+_PLOTLY_ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
 
 
 def _run_pages() -> None:
@@ -121,8 +123,9 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
 
 def _serve_plotly_bundle(server: Flask) -> None:
     """Answer Dash's plotly.js address with `PLOTLY_BUNDLE` (a rule without variables wins over
-    Dash's `<package_name>/<path>` one); revalidated by ETag on every visit, as Dash serves it,
-    so an upgrade is never stale."""
+    Dash's `<package_name>/<path>` one), as the brotli or gzip file the build compressed when
+    the browser takes one; revalidated by ETag on every visit, as Dash serves it, so an upgrade
+    is never stale."""
     if not PLOTLY_BUNDLE.is_file():
         logging.getLogger("chicrime.app").warning(
             "no plotly.js bundle at %s: the dashboard loads Dash's full plotly.js (4.8 MB); "
@@ -132,6 +135,16 @@ def _serve_plotly_bundle(server: Flask) -> None:
         return
 
     def plotly_bundle() -> Response:
-        return send_file(PLOTLY_BUNDLE, mimetype="text/javascript", max_age=0, conditional=True)
+        for encoding, suffix in _PLOTLY_ENCODINGS:
+            if request.accept_encodings[encoding]:
+                compressed = PLOTLY_BUNDLE.with_name(PLOTLY_BUNDLE.name + suffix)
+                response = send_file(compressed, "text/javascript", max_age=0, conditional=True)
+                # flask-compress leaves a response that names its encoding alone.
+                response.headers["Content-Encoding"] = encoding
+                break
+        else:
+            response = send_file(PLOTLY_BUNDLE, "text/javascript", max_age=0, conditional=True)
+        response.vary.add("Accept-Encoding")
+        return response
 
     server.add_url_rule(_PLOTLY_PATH, view_func=plotly_bundle)
