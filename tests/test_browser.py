@@ -702,12 +702,15 @@ def test_the_areas_page_ranks_areas_by_rate_and_a_click_selects_one(
     watched: Watched, base_url: str, lake: pl.DataFrame, data_dir: Path
 ) -> None:
     """The table's first row is the area with the most incidents per 100,000 (the demo's own
-    residents); clicking it on the map selects it, and Back clears it."""
+    residents); clicking it on the map selects it, and Back clears it. The map names its
+    boundaries by URL (the browser fetches the file once) instead of carrying them."""
     page = watched.page
     start = dt.date(2024, 6, 1)
     page.goto(f"{base_url}/areas?start={start}&end={END}")
     wait_for_charts(page, 2)
     page.wait_for_selector("#areas-map canvas")
+    trace = page.evaluate("() => document.querySelector('#areas-map .js-plotly-plot').data[0]")
+    assert trace["geojson"] == f"{base_url}/geo/community-areas.geojson"
     residents = json.loads((data_dir / "geo" / "population.json").read_text())["residents"]
     boundaries = json.loads((data_dir / "geo" / "community_areas.geojson").read_text())
     names = {

@@ -110,7 +110,7 @@ def area_rates_map(rates: pl.DataFrame) -> Figure | None:
     areas = read_geo_file(context.settings.layout.community_areas)
     if areas is None or rates.get_column("incidents").sum() == 0:
         return None
-    return figures.community_area_map(rates, areas, context.settings.map_style)
+    return figures.community_area_map(rates, _outlines_url(), context.settings.map_style)
 
 
 def clicked_incident(click: object, filters: Filters) -> dict[str, Any] | None:

@@ -394,7 +394,7 @@ def points_map(points: pl.DataFrame, style: str, outlines: str | None = None) ->
 
 
 def _choropleth(
-    geojson: dict[str, object], locations: list[str], counts: list[int], hover: str
+    geojson: dict[str, object] | str, locations: list[str], counts: list[int], hover: str
 ) -> dict[str, Any]:
     return {
         "type": "choroplethmap",
@@ -443,9 +443,12 @@ def circle_trace(near: tuple[float, float], radius: float, label: str) -> dict[s
     }
 
 
-def community_area_map(rates: pl.DataFrame, geojson: dict[str, object], style: str) -> Figure:
+def community_area_map(rates: pl.DataFrame, boundaries_url: str, style: str) -> Figure:
     """Community areas on the portal's boundaries, coloured by incidents per 100,000 residents
-    (by incidents when no area has a population), named on hover; a click picks an area."""
+    (by incidents when no area has a population), named on hover; a click picks an area.
+
+    The boundaries are named by their URL, which plotly.js fetches once per page and keeps:
+    the portal's file is 2 MB, which every answer would otherwise carry."""
     per_resident = rates.get_column("rate").is_not_null().any()
     measure = "rate" if per_resident else "incidents"
     names = [
@@ -453,7 +456,7 @@ def community_area_map(rates: pl.DataFrame, geojson: dict[str, object], style: s
         for number, name in rates.select("community_area", "name").iter_rows()
     ]
     trace = _choropleth(
-        geojson,
+        boundaries_url,
         rates.get_column("community_area").to_list(),
         rates.get_column(measure).to_list(),
         "<b>%{customdata[0]}</b> (%{location})<br>%{customdata[1]:,} incidents"
