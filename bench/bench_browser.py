@@ -13,7 +13,8 @@
    - the map's 30-day callback response as sent (decoded body, bytes on the wire with the
      server's Content-Encoding, and gzip for comparison); the server's RSS after every route.
 3. With `--users N`: N simulated users replay the browser's own callback requests with random
-   filters for `--seconds`, over loopback.
+   filters for `--seconds`, over loopback: back to back, or with `--think S` seconds (± half)
+   between one user's changes.
 
 A filter change is made the way the panel's components make one: `dash_clientside.set_props`
 on the two date fields (the same `updateProps` + `notifyObservers` a component's `setProps` does).
@@ -22,7 +23,9 @@ callback request is in flight, nothing is marked loading, and the DOM has been q
 QUIET_MS; the time reported is to the last draw or DOM change, not to the end of the quiet wait.
 
     .venv/bin/python bench/bench_browser.py [--years 25] [--data-dir DIR] [--repeats 7]
+        [--routes / /map ...]
     .venv/bin/python bench/bench_browser.py --data-dir /tmp/bench25 --users 20 --seconds 60
+        [--think 2] [--skip-browser]
 """
 
 from __future__ import annotations
@@ -195,8 +198,10 @@ class BrowserResults:
 class LoadResults:
     users: int
     seconds: float  # as asked for; users then finish the update they are in
+    think: float  # seconds a user pauses between changes (0: none)
     elapsed: float = 0.0
     updates: list[float] = field(default_factory=list)  # ms per completed update
+    route_updates: dict[str, list[float]] = field(default_factory=dict)  # the same, per route
     requests: list[float] = field(default_factory=list)  # ms per callback request
     errors: Counter[str] = field(default_factory=Counter)
 
@@ -365,9 +370,7 @@ class RouteDriver:
         return replays
 
     def empty_cache(self) -> None:
-        # diskcache is safe to clear while the server's processes hold it open.
-        with diskcache.Cache(str(self.cache_dir)) as cache:
-            cache.clear()
+        empty_query_cache(self.cache_dir)
 
     def measure(self, repeats: int, next_shift: Iterator[int]) -> Iterator[Sample]:
         """Warm, new-selection and cold samples for both selections, `repeats` of each."""
@@ -388,6 +391,12 @@ class RouteDriver:
         for _ in range(repeats):
             yield sample("all-time", "cold", warm["all-time"])
             yield sample("30-day", "cold", warm["30-day"])
+
+
+def empty_query_cache(cache_dir: Path) -> None:
+    # diskcache is safe to clear while the server's processes hold it open.
+    with diskcache.Cache(str(cache_dir)) as cache:
+        cache.clear()
 
 
 def map_payload(response: Response) -> dict[str, object]:
@@ -483,9 +492,11 @@ def drive_browser(
 
 
 LOAD_MIX = (
-    "each user stays on one route (round robin) and changes filters back to back, no think "
-    "time: a window of 1, 7, 30, 30, 90 or 365 days at a random end, or all time (1 in 7); "
-    "0-2 primary types; a district 1 in 4; arrest and domestic all/yes/no; an hour range 1 in 5"
+    "each user stays on one route (round robin) and changes filters as soon as the answers to "
+    "the last change arrived (with --think S: after a pause of 0.5-1.5 × S seconds, someone "
+    "reading the charts): a window of 1, 7, 30, 30, 90 or 365 days at a random end, or all "
+    "time (1 in 7); 0-2 primary types; a district 1 in 4; arrest and domestic all/yes/no; an "
+    "hour range 1 in 5; the query cache emptied first"
 )
 
 
@@ -532,13 +543,15 @@ async def post(
 
 async def simulated_user(
     client: httpx.AsyncClient,
+    route: str,
     payloads: list[Replay],
     lake: Lake,
     seed: int,
     deadline: float,
     results: LoadResults,
 ) -> None:
-    """Change filters back to back: every callback the browser sends for a change, at once."""
+    """Change filters (every callback the browser sends for a change, at once), back to back
+    or with `results.think` seconds (± half) between changes."""
     rng = random.Random(seed)
     while time.perf_counter() < deadline:
         query = random_query(rng, lake)
@@ -550,15 +563,24 @@ async def simulated_user(
             sends.append(post(client, payload.target, request, results))
         answers = await asyncio.gather(*sends)
         if all(a is not None for a in answers):
-            results.updates.append((time.perf_counter() - started) * 1000)
+            took = (time.perf_counter() - started) * 1000
+            results.updates.append(took)
+            results.route_updates.setdefault(route, []).append(took)
+        if results.think:
+            await asyncio.sleep(results.think * rng.uniform(0.5, 1.5))
 
 
 async def simulate_users(
-    base_url: str, payloads: dict[str, list[Replay]], lake: Lake, users: int, seconds: float
+    base_url: str,
+    payloads: dict[str, list[Replay]],
+    lake: Lake,
+    users: int,
+    seconds: float,
+    think: float,
 ) -> LoadResults:
     """`users` users, each on one route (round robin), for `seconds`; asyncio keeps the client
     cheap next to the server on a 2-core machine."""
-    results = LoadResults(users=users, seconds=seconds)
+    results = LoadResults(users=users, seconds=seconds, think=think)
     routes = list(payloads)
     limits = httpx.Limits(max_connections=users * 6, max_keepalive_connections=users * 6)
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
@@ -567,7 +589,13 @@ async def simulate_users(
         await asyncio.gather(
             *(
                 simulated_user(
-                    client, payloads[routes[n % len(routes)]], lake, n, deadline, results
+                    client,
+                    routes[n % len(routes)],
+                    payloads[routes[n % len(routes)]],
+                    lake,
+                    n,
+                    deadline,
+                    results,
                 )
                 for n in range(users)
             )
@@ -741,7 +769,8 @@ def report(
         value = f"{errors} errors, p95 {p95(load.updates):.0f} ms" if load.updates else "no updates"
         rows.append(
             (
-                f"{load.users} concurrent users changing filters for {load.seconds:.0f} s",
+                f"{load.users} concurrent users changing filters for {load.seconds:.0f} s"
+                + (f", pausing ~{load.think:g} s between changes" if load.think else ""),
                 value,
                 f"{spread(load.updates)} ms; {rate:.1f} req/s" if load.updates else "–",
                 TARGETS["load"],
@@ -799,6 +828,11 @@ def report(
                 f"  per update: p50 {statistics.median(load.updates):.0f} ms, "
                 f"p95 {p95(load.updates):.0f} ms, max {max(load.updates):.0f} ms"
             )
+            for route, took in load.route_updates.items():
+                print(
+                    f"    {route:9s} {len(took):4d} updates: p50 {statistics.median(took):.0f} "
+                    f"ms, p95 {p95(took):.0f} ms"
+                )
             print(
                 f"  per request: p50 {statistics.median(load.requests):.0f} ms, "
                 f"p95 {p95(load.requests):.0f} ms"
@@ -812,6 +846,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7, help="changes per case (7)")
     parser.add_argument("--users", type=int, default=0, help="simulated users (0: no load run)")
     parser.add_argument("--seconds", type=float, default=60, help="length of the load run")
+    parser.add_argument(
+        "--think", type=float, default=0, help="seconds users pause between changes (0)"
+    )
     parser.add_argument("--skip-browser", action="store_true", help="no browser measurements")
     parser.add_argument(
         "--routes", nargs="+", choices=PAGES, default=PAGES, help="pages to drive (all)"
@@ -849,8 +886,10 @@ def main() -> None:
             memory["after every route and both selections"] = server_memory(server.pid)
         if args.users:
             assert browser is not None  # it recorded the requests the users replay
+            # From an empty query cache: the figures must not depend on what ran before.
+            empty_query_cache(Layout(args.data_dir).query_cache_dir)
             load = asyncio.run(
-                simulate_users(url, browser.payloads, lake, args.users, args.seconds)
+                simulate_users(url, browser.payloads, lake, args.users, args.seconds, args.think)
             )
             memory[f"after {args.users} users"] = server_memory(server.pid)
     report(command, lake, browser, load, memory)
