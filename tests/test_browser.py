@@ -184,6 +184,16 @@ TRACE_TYPES = """() => Array.from(document.querySelectorAll(".js-plotly-plot")).
 )"""
 
 
+def grown_margins(page: Page) -> list[str]:
+    """The chart sides whose margin plotly.js had to grow to fit labels, colour bars or
+    legends, which costs a chart a second drawing pass: the server sizes them up front."""
+    return page.locator(".js-plotly-plot").evaluate_all(
+        """plots => plots.flatMap((gd) => ["l", "r", "t", "b"]
+            .filter((side) => gd._fullLayout._size[side] !== gd._fullLayout.margin[side])
+            .map((side) => gd.parentElement.id + " " + side))"""
+    )
+
+
 @pytest.mark.parametrize(("path", "charts"), ROUTES)
 def test_every_page_renders_without_console_errors(
     watched: Watched, base_url: str, path: str, charts: int
@@ -200,6 +210,7 @@ def test_every_page_renders_without_console_errors(
     assert watched.errors == []
     assert watched.violations == []
     assert [pair for pair in page.evaluate(TRACE_TYPES) if pair[0] != pair[1]] == []
+    assert grown_margins(page) == []
 
 
 def test_the_dashboard_loads_its_own_plotly_bundle(watched: Watched, base_url: str) -> None:
@@ -456,6 +467,7 @@ def test_chart_labels_lie_inside_their_charts(
         page.wait_for_timeout(200)
         outside = labels_outside_their_chart(page)
     assert outside == [], "labels cut off:\n" + "\n".join(outside)
+    assert grown_margins(page) == []
 
 
 VIOLENT_CODES = ["01A", "02", "03", "04A", "04B"]

@@ -61,8 +61,15 @@ _STYLE = {
     "plot_bgcolor": "#fff",
     "hoverlabel": {"align": "left"},
 }
-# Automargins grow these to fit the tick labels and axis titles, whatever their length.
-_CARTESIAN_MARGIN = {"l": 12, "r": 20, "t": 44, "b": 12}
+# Room for numeric tick labels and an axis title on the left and at the bottom. Charts with
+# long labels or a colour bar ask for more (`_label_px`). plotly.js's automargins grow a
+# margin that is still too small, but only by drawing the chart a second time once it has
+# measured the labels (~170 ms for /changes' matrix, every time its set of labels changed):
+# margins sized up front leave it nothing to grow.
+_CARTESIAN_MARGIN = {"l": 70, "r": 20, "t": 44, "b": 50}
+_COLORBAR_ROOM = 130  # a colour bar with its title, to the right of the plot
+# Tick labels are 12 px system-ui text: upper-case type names measure 6.9 px a character.
+_CHAR_PX = 7.5
 _AXIS = {
     "automargin": True,
     "gridcolor": "#e9ecef",
@@ -89,6 +96,15 @@ def _figure(
             **layout,
         },
     }
+
+
+def _label_px(labels: list[str]) -> int:
+    """Room for the longest of `labels` as tick labels, in pixels (a little to spare)."""
+    return round(_CHAR_PX * max((len(label) for label in labels), default=0))
+
+
+def _margin(**sides: int) -> dict[str, int]:
+    return {**_CARTESIAN_MARGIN, **sides}
 
 
 def _axis(title: str = "", **options: Any) -> dict[str, Any]:
@@ -152,6 +168,7 @@ def incidents_line(series: pl.DataFrame, grain: str) -> Figure:
     return _figure(
         traces,
         f"Incidents per {grain}",
+        margin=_margin(b=70, r=40),  # dates take two lines; the last one overhangs the plot
         xaxis=_axis("week (from Monday)" if weekly else "day"),
         yaxis=_axis("incidents", rangemode="tozero"),
         legend={"orientation": "h", "x": 1, "y": 1.0, "yanchor": "bottom", "xanchor": "right"},
@@ -175,6 +192,7 @@ def top_types_bar(types: pl.DataFrame) -> Figure:
         [trace],
         "Top primary types",
         height=max(300, 28 * types.height + 80),
+        margin=_margin(l=30 + _label_px(trace["y"])),
         xaxis=_axis("incidents"),
         yaxis=_axis(),
     )
@@ -205,6 +223,7 @@ def weekday_hour_heatmap(cells: pl.DataFrame, hours: frozenset[int] | None = Non
     return _figure(
         [trace],
         "When incidents happen",
+        margin=_margin(r=_COLORBAR_ROOM),
         xaxis=_axis("hour of day (Chicago time)", dtick=2),
         yaxis=_axis("day of week", autorange="reversed"),
     )
@@ -247,6 +266,7 @@ def revisions_bars(weekly: pl.DataFrame, labels: tuple[str, ...]) -> Figure:
     return _figure(
         traces,
         "Revisions per week",
+        margin=_margin(b=100),  # and the legend under the plot
         barmode="stack",
         xaxis=_axis("week seen (from Monday)", type="date"),
         yaxis=_axis("records revised"),
@@ -262,10 +282,13 @@ def reclassification_heatmap(matrix: pl.DataFrame) -> Figure:
     for source, target, count in matrix.iter_rows():
         grid[sources.index(source)][targets.index(target)] = count
     trace = _heatmap(grid, targets, sources, "records", "%{y} → %{x}")
+    # The column labels are turned 35°: their height is sin 35° ≈ 0.57 of their length.
+    bottom = 55 + round(0.58 * _label_px(targets))
     return _figure(
         [trace],
         "Reclassified: from one primary type to another",
         height=max(320, 26 * len(sources) + 160),
+        margin=_margin(l=50 + _label_px(sources), b=bottom, r=_COLORBAR_ROOM),
         xaxis=_axis("now", tickangle=-35),
         yaxis=_axis("before", autorange="reversed"),
     )
@@ -284,6 +307,7 @@ def arrest_rate_bar(rates: pl.DataFrame) -> Figure:
         [trace],
         "Arrest rate by primary type",
         height=max(300, 28 * rates.height + 80),
+        margin=_margin(l=30 + _label_px(trace["y"]), r=30),  # and half of the last "100"
         xaxis=_axis("arrest rate (%)", range=[0, 100]),
         yaxis=_axis(),
     )
@@ -291,7 +315,9 @@ def arrest_rate_bar(rates: pl.DataFrame) -> Figure:
 
 def _map(data: list[dict[str, Any]], title: str, style: str, outlines: str | None = None) -> Figure:
     """A map figure; `outlines` is the URL of community-area boundaries (GeoJSON) to draw as
-    thin lines under the traces, fetched once by the browser rather than sent in the figure."""
+    thin lines under the traces, fetched once by the browser rather than sent in the figure.
+    A choropleth's colour bar gets its room up front."""
+    coloured = any(trace["type"] == "choroplethmap" for trace in data)
     layers = [
         {
             "sourcetype": "geojson",
@@ -306,7 +332,7 @@ def _map(data: list[dict[str, Any]], title: str, style: str, outlines: str | Non
         data,
         title,
         height=620,
-        margin={"l": 0, "r": 0, "t": 44, "b": 0},
+        margin={"l": 0, "r": _COLORBAR_ROOM if coloured else 0, "t": 44, "b": 0},
         showlegend=False,
         map={
             "style": style,
