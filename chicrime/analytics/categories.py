@@ -25,7 +25,6 @@ __all__ = [
     "VIOLENT",
     "category_expr",
     "category_of",
-    "category_sql",
 ]
 
 VIOLENT = "violent"
@@ -72,14 +71,4 @@ def category_expr(column: str) -> pl.Expr:
         .when(code.is_in(_PROPERTY_CODES))
         .then(pl.lit(PROPERTY))
         .otherwise(pl.lit(OTHER))
-    )
-
-
-def category_sql(column: str) -> str:
-    """SQL naming the breakdown category of the FBI code in `column` (chicrime's own SQL)."""
-    violent = ", ".join(f"'{code}'" for code in _VIOLENT_CODES)
-    property_ = ", ".join(f"'{code}'" for code in _PROPERTY_CODES)
-    return (
-        f"CASE WHEN {column} IN ({violent}) THEN '{VIOLENT}'"
-        f" WHEN {column} IN ({property_}) THEN '{PROPERTY}' ELSE '{OTHER}' END"
     )

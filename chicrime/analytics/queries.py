@@ -23,7 +23,7 @@ import polars as pl
 from chicrime.analytics import changes, hexagons
 from chicrime.analytics.areas import Population, area_names, area_rates, population_of
 from chicrime.analytics.cache import ResultCache
-from chicrime.analytics.categories import BREAKDOWN, category_sql
+from chicrime.analytics.categories import BREAKDOWN, category_expr
 from chicrime.analytics.compare import COMPARISON_SCHEMA, comparison_rows, periods_ending
 from chicrime.analytics.connections import Connections
 from chicrime.analytics.export import CSV_COLUMNS, csv_bytes
@@ -196,7 +196,7 @@ _PERIOD_WEEK = _Key("period", "CAST(date_trunc('week', day) AS DATE)", ("day",),
 _WEEKDAY = _Key("weekday", "isodow(day) - 1", ("day",), pl.Int64())
 _HOUR = _Key("hour", "hour", ("hour",), pl.Int64())
 _PRIMARY_TYPE = _Key("primary_type", "primary_type", ("primary_type",), pl.String())
-_CATEGORY = _Key("category", category_sql("fbi_code"), ("fbi_code",), pl.String())
+_FBI_CODE = _Key("fbi_code", "fbi_code", ("fbi_code",), pl.String())
 _COMMUNITY_AREA = _Key("community_area", "community_area", ("community_area",), pl.String())
 _HEX_CELL = (
     _Key("hex_q", "hex_q", ("hex_q",), pl.Int64()),
@@ -483,10 +483,10 @@ class Analytics:
         return self._counted(
             "category_counts",
             f,
-            (_CATEGORY,),
+            (_FBI_CODE,),
             lambda counts: (
                 pl.DataFrame({"category": BREAKDOWN}, schema={"category": pl.String()})
-                .join(counts, on="category", how="left")
+                .join(_per_category(counts), on="category", how="left")
                 .with_columns(pl.col("incidents", "arrests").fill_null(0))
                 .cast(CATEGORIES_SCHEMA)
             ),
@@ -522,9 +522,8 @@ class Analytics:
             # One count per category and day over every period and its year-earlier dates
             # (nested ranges ending together), summed per period below: one query, not six.
             earliest = min(p.before[0] if known[p.key] else p.start for p in periods)
-            daily = self._counts(
-                "compare", version, replace(f, start=earliest, end=end), (_CATEGORY, _PERIOD_DAY)
-            )
+            hull = replace(f, start=earliest, end=end)
+            daily = _per_category(self._counts("compare", version, hull, (_FBI_CODE, _PERIOD_DAY)))
 
             def per_category(start: dt.date, last: dt.date) -> dict[str, int]:
                 chosen = daily.filter(pl.col("period").is_between(start, last))
@@ -997,6 +996,18 @@ def _lake_branch(
         located, params = selection(f"{columns}, latitude, longitude", parts, f)
         source = f"({cells_sql(located, size_deg, carry=[*needed, 'arrest'])})"
     return _grouped_sql(keys, source, _COUNTS), params
+
+
+def _per_category(counts: pl.DataFrame) -> pl.DataFrame:
+    """Counts per FBI code (and any other keys) summed per breakdown category instead:
+    grouping by the ~30 codes and naming their categories afterwards is a third of the work of
+    naming every row's category in SQL (all time from `day_type`: 4 ms, not 12)."""
+    keys = [c for c in counts.columns if c not in ("fbi_code", "incidents", "arrests")]
+    return (
+        counts.with_columns(category_expr("fbi_code").alias("category"))
+        .group_by("category", *keys)
+        .agg(pl.col("incidents", "arrests").sum())
+    )
 
 
 def _most_first(counts: pl.DataFrame, key: str) -> pl.DataFrame:
