@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import polars as pl
 import pytest
 import stamina
 
+from chicrime.app import PLOTLY_BUNDLE
 from chicrime.settings import Settings
 from chicrime.store.history import Observation
 from chicrime.store.schema import LAKE_SCHEMA
@@ -137,3 +139,11 @@ def settings(tmp_path: Path, server: SocrataServer) -> Settings:
         retry_attempts=5,
         retry_max_seconds=30,
     )
+
+
+def needs_plotly_bundle() -> None:
+    """Skip the calling test when `make` has not built the plotly.js bundle (no npm); under
+    CI, fail it instead."""
+    if not PLOTLY_BUNDLE.is_file():
+        assert not os.environ.get("CI"), "CI needs the plotly.js bundle: make (npm) builds it"
+        pytest.skip("no plotly.js bundle: `make install` builds it (needs npm)")

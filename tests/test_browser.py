@@ -31,7 +31,7 @@ from chicrime.app import PLOTLY_BUNDLE
 from chicrime.app.security import security_headers
 from chicrime.app.shell import PAGES
 from chicrime.settings import Settings
-from tests.conftest import read_lake
+from tests.conftest import needs_plotly_bundle, read_lake
 from tests.dash_requests import inline_script_hashes
 from tests.dashboard_server import BROWSER_ARGS, CHICRIME, running_dashboard
 
@@ -217,9 +217,7 @@ def test_the_dashboard_loads_its_own_plotly_bundle(watched: Watched, base_url: s
     """The graphs run chicrime's plotly.js build (only the trace types the pages draw), not
     Dash's full one: a first visit compiles a third less script. It is sent as the build
     compressed it, in each encoding offered."""
-    if not PLOTLY_BUNDLE.is_file():
-        assert not os.environ.get("CI"), "CI needs the plotly.js bundle: make (npm) builds it"
-        pytest.skip("no plotly.js bundle: `make install` builds it (needs npm)")
+    needs_plotly_bundle()
     page = watched.page
     open_route(page, base_url + "/", 2)
     traces = page.evaluate("() => Object.keys(window.Plotly.PlotSchema.get().traces).sort()")

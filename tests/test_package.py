@@ -25,6 +25,7 @@ import pytest
 
 import chicrime
 from chicrime.app import PLOTLY_BUNDLE
+from tests.conftest import needs_plotly_bundle
 from tests.dashboard_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,12 +185,6 @@ def dashboard(venv: Venv) -> Iterator[str]:
 def test_version_has_one_source() -> None:
     """The installed metadata's version is `chicrime.__version__`, nothing else."""
     assert importlib.metadata.version("chicrime") == chicrime.__version__
-
-
-def needs_plotly_bundle() -> None:
-    if not PLOTLY_BUNDLE.is_file():
-        assert not os.environ.get("CI"), "CI needs the plotly.js bundle: make (npm) builds it"
-        pytest.skip("no plotly.js bundle: `make install` builds it (needs npm)")
 
 
 def test_wheel_ships_the_package_its_pages_types_and_license(dists: Dists) -> None:

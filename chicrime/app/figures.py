@@ -64,8 +64,8 @@ _STYLE = {
 # Room for numeric tick labels and an axis title on the left and at the bottom. Charts with
 # long labels or a colour bar ask for more (`_label_px`). plotly.js's automargins grow a
 # margin that is still too small, but only by drawing the chart a second time once it has
-# measured the labels (~170 ms for /changes' matrix, every time its set of labels changed):
-# margins sized up front leave it nothing to grow.
+# measured the labels (15-35 ms a chart, whenever its labels changed): margins sized up front
+# leave it nothing to grow.
 _CARTESIAN_MARGIN = {"l": 70, "r": 20, "t": 44, "b": 50}
 _COLORBAR_ROOM = 130  # a colour bar with its title, to the right of the plot
 # Tick labels are 12 px system-ui text: upper-case type names measure 6.9 px a character.
