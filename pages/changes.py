@@ -10,7 +10,7 @@ import polars as pl
 from dash import Input, Output, callback, html
 from dash.dash_table.DataTable import DataTable
 
-from chicrime.analytics import TABLE_ROW_CAP
+from chicrime.analytics import TABLE_ROW_CAP, Filters
 from chicrime.analytics.categories import CATEGORY_LABELS
 from chicrime.analytics.changes import LABELS, LATE_DAYS
 from chicrime.app import figures, ids
@@ -153,17 +153,22 @@ def show_changes(
     query: object,
 ) -> tuple[Figure, Figure, list[dict[str, object]], list[dict[str, object]], str]:
     filters = selection(query)
-    if filters is None:
-        raise dash.exceptions.PreventUpdate
     analytics = current().analytics
+    span = analytics.date_range()
+    if filters is None or span is None:
+        raise dash.exceptions.PreventUpdate
     revisions = analytics.revisions(filters)
     weekly, matrix = revisions.weekly, revisions.matrix
+    # The matrix is as tall as the whole history's (memoised per lake version), whatever the
+    # selection: Dash redraws a graph whose size changed (~150 ms), and the page stays still.
+    everything = analytics.revisions(Filters(start=span[0], end=span[1])).matrix
+    rows = everything.get_column("from_type").n_unique()
     nothing = "No revisions of incidents in this selection."
     return (
         figures.revisions_bars(weekly, LABELS)
         if weekly.height
         else message_figure(nothing, "Revisions per week"),
-        figures.reclassification_heatmap(matrix)
+        figures.reclassification_heatmap(matrix, rows)
         if matrix.height
         else message_figure("No reclassifications in this selection.", "Reclassified"),
         share_rows(analytics.revision_shares(filters)),

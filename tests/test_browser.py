@@ -898,7 +898,8 @@ def test_the_changes_page_counts_the_demo_revisions_from_the_history(
     watched: Watched, base_url: str, data_dir: Path
 ) -> None:
     """/changes for one week of incidents: the reclassification matrix, the violent share and
-    the exported list of revisions hold exactly what the history files say."""
+    the exported list of revisions hold exactly what the history files say; the matrix is as
+    tall as the whole history's, so it keeps its size whatever the selection."""
     start, end = dt.date(2024, 5, 6), dt.date(2024, 5, 12)
     history = pl.read_parquet(sorted((data_dir / "lake" / "revisions").glob("*/*.parquet")))
     week = history.filter(pl.col("date").dt.date().is_between(start, end))
@@ -932,4 +933,16 @@ def test_the_changes_page_counts_the_demo_revisions_from_the_history(
     exported = download_info.value.path().read_text(encoding="utf-8-sig").splitlines()
     assert exported[0] == ("Run,Seen (UTC),Revision,Id,Case,Incident date,Field,Before,After")
     assert len(exported) - 1 == min(changed.height + removed.height + late.height, 500)
+
+    # One day with a reclassification has fewer types reclassified than the whole history: the
+    # matrix keeps the height of the history's.
+    retyped = history.filter((pl.col("kind") == "changed") & (pl.col("field") == "primary_type"))
+    sources = retyped.get_column("before").n_unique()
+    day = retyped.get_column("date").min().date()
+    assert retyped.filter(pl.col("date").dt.date() == day).get_column("before").n_unique() < sources
+    height = "() => document.querySelector('#changes-matrix .js-plotly-plot')._fullLayout.height"
+    assert page.evaluate(height) == max(320, 26 * sources + 160)
+    page.goto(f"{base_url}/changes?start={day}&end={day}")
+    wait_for_charts(page, 2)
+    assert page.evaluate(height) == max(320, 26 * sources + 160)
     assert watched.errors == []

@@ -274,8 +274,10 @@ def revisions_bars(weekly: pl.DataFrame, labels: tuple[str, ...]) -> Figure:
     )
 
 
-def reclassification_heatmap(matrix: pl.DataFrame) -> Figure:
-    """How many records moved from one primary type (row) to another (column)."""
+def reclassification_heatmap(matrix: pl.DataFrame, rows: int) -> Figure:
+    """How many records moved from one primary type (row) to another (column), as tall as
+    `rows` rows (at least its own): a height that does not change with the selection spares
+    the page a redraw when the chart would otherwise resize."""
     sources = sorted(set(matrix.get_column("from_type")))
     targets = sorted(set(matrix.get_column("to_type")))
     grid: list[list[int | None]] = [[None] * len(targets) for _ in sources]
@@ -287,7 +289,7 @@ def reclassification_heatmap(matrix: pl.DataFrame) -> Figure:
     return _figure(
         [trace],
         "Reclassified: from one primary type to another",
-        height=max(320, 26 * len(sources) + 160),
+        height=max(320, 26 * max(rows, len(sources)) + 160),
         margin=_margin(l=50 + _label_px(sources), b=bottom, r=_COLORBAR_ROOM),
         xaxis=_axis("now", tickangle=-35),
         yaxis=_axis("before", autorange="reversed"),
