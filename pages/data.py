@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
 from dash.dash_table.DataTable import DataTable
 
-from chicrime.analytics import CSV_ROW_CAP, TABLE_ROW_CAP
+from chicrime.analytics import CSV_ROW_CAP, TABLE_ROW_CAP, TABLE_SCHEMA
 from chicrime.analytics.export import csv_filename
 from chicrime.app import ids
 from chicrime.app.context import NO_MATCH, current, selection
@@ -42,7 +42,15 @@ def layout(**_query: str) -> html.Div:
                 className="mb-3",
             ),
             html.H2(f"Preview (newest {TABLE_ROW_CAP} rows)", className="h5"),
-            html.Div(id=ids.DATA_TABLE, className="mb-4"),
+            # One table for the page's life: a filter change replaces its rows, not the table.
+            html.Div(
+                [
+                    _table(_PREVIEW, [], list(TABLE_SCHEMA)),
+                    dbc.Alert(NO_MATCH, id=ids.DATA_EMPTY, color="light", is_open=False),
+                ],
+                id=ids.DATA_TABLE,
+                className="mb-4",
+            ),
             html.H2("Recent ingestion runs", className="h5"),
             html.Div(id=ids.DATA_RUNS),
         ]
@@ -54,12 +62,14 @@ dash.register_page(  # type: ignore[no-untyped-call]
 )
 
 
-def _table(table_id: str, rows: list[dict[str, object]]) -> DataTable:
+_PREVIEW = ids.DATA_TABLE + "-grid"
+
+
+def _table(table_id: str, rows: list[dict[str, object]], columns: list[str]) -> DataTable:
     """Every row in a scrolling box (no pager, whose buttons have no accessible names; only
     the rows in view are drawn), each column sortable by a click on its header."""
-    columns = list(rows[0]) if rows else []
     return DataTable(
-        id=table_id + "-grid",
+        id=table_id,
         # Dash's generated type for `data` admits no null cells; the lake has them.
         data=rows,  # type: ignore[arg-type]
         columns=[{"name": c.replace("_", " "), "id": c} for c in columns],
@@ -78,11 +88,12 @@ def _table(table_id: str, rows: list[dict[str, object]]) -> DataTable:
 
 
 @callback(
-    Output(ids.DATA_TABLE, "children"),
+    Output(_PREVIEW, "data"),
+    Output(ids.DATA_EMPTY, "is_open"),
     Output(ids.DATA_DOWNLOAD, "children"),
     Input(ids.FILTERS, "data"),
 )
-def show_rows(query: object) -> tuple[object, object]:
+def show_rows(query: object) -> tuple[list[dict[str, object]], bool, object]:
     filters = selection(query)
     if filters is None:
         raise dash.exceptions.PreventUpdate
@@ -92,7 +103,6 @@ def show_rows(query: object) -> tuple[object, object]:
         {k: (v.isoformat(sep=" ") if hasattr(v, "isoformat") else v) for k, v in row.items()}
         for row in frame.to_dicts()
     ]
-    table = _table(ids.DATA_TABLE, rows) if rows else dbc.Alert(NO_MATCH, color="light")
     matching = analytics.kpis(filters).incidents
     capped = matching > CSV_ROW_CAP
     download = [
@@ -125,15 +135,16 @@ def show_rows(query: object) -> tuple[object, object]:
             color="primary",
         ),
     ]
-    return table, download
+    return rows, not rows, download
 
 
+# On opening the page (not on every filter change: nothing here depends on the filters).
 @callback(
     Output(ids.DATA_FRESHNESS, "children"),
     Output(ids.DATA_RUNS, "children"),
-    Input(ids.FILTERS, "data"),
+    Input(ids.URL, "pathname"),
 )
-def show_freshness(_query: object) -> tuple[object, object]:
+def show_freshness(_path: object) -> tuple[object, object]:
     analytics = current().analytics
     fresh = analytics.freshness()
     synthetic = " (synthetic demo data)" if fresh.synthetic else ""
@@ -149,5 +160,9 @@ def show_freshness(_query: object) -> tuple[object, object]:
         {k: redact(v) if isinstance(v := getattr(run, k), str) else v for k in _RUN_COLUMNS}
         for run in analytics.recent_runs(10)
     ]
-    table = _table(ids.DATA_RUNS, runs) if runs else html.P("No runs recorded yet.")
+    table = (
+        _table(ids.DATA_RUNS + "-grid", runs, list(_RUN_COLUMNS))
+        if runs
+        else html.P("No runs recorded yet.")
+    )
     return facts, table

@@ -578,7 +578,7 @@ def test_no_json_value_makes_the_app_answer_500(
         and entry["inputs"] == [{"id": ids.FILTERS, "property": "data"}]
         and not entry["state"]
     ]
-    assert len(filter_callbacks) == 16
+    assert len(filter_callbacks) == 15
     requests = [callback_body(app, key, [store]) for key in filter_callbacks]
     describe = describe_body(app, store)
     requests.append(describe)

@@ -373,6 +373,10 @@ def test_csv_download_returns_the_filtered_rows(
     )
     assert sorted(int(r["id"]) for r in rows) == sorted(expected.get_column("id").to_list())
     assert {r["primary_type"] for r in rows} == {"ROBBERY"}
+    # The preview lists the same rows, newest first (ties by id, descending).
+    newest = expected.sort(["date", "id"], descending=True).get_column("id").head(3).to_list()
+    shown = table_cells(page, "#data-table-grid", ["id"])[:3]
+    assert shown == [[str(n)] for n in newest]
 
 
 def test_a_selection_beyond_the_csv_cap_is_warned_of_and_named(
