@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, html
+from dash import Input, callback, html
 
 from chicrime.app import charts, ids
 from chicrime.app.context import chart_callback, current, selection
-from chicrime.app.widgets import chart, kpi_cards, page_heading
+from chicrime.app.widgets import chart, kpi_card, kpi_outputs, kpi_texts, page_heading
 
 
 def layout(**_query: str) -> html.Div:
     return html.Div(
         [
             page_heading("Arrests"),
-            html.Div(id=ids.ARRESTS_KPIS, className="mb-3"),
+            html.Div(kpi_card(ids.ARRESTS_KPIS, "arrest_rate"), className="mb-3"),
             chart(ids.ARRESTS_RATES, 520),
         ]
     )
@@ -25,12 +25,12 @@ dash.register_page(  # type: ignore[no-untyped-call]
 )
 
 
-@callback(Output(ids.ARRESTS_KPIS, "children"), Input(ids.FILTERS, "data"))
-def show_kpis(query: object) -> object:
+@callback(*kpi_outputs(ids.ARRESTS_KPIS), Input(ids.FILTERS, "data"))
+def show_kpis(query: object) -> tuple[str, ...]:
     filters = selection(query)
     if filters is None:
         raise dash.exceptions.PreventUpdate
-    return kpi_cards(current().analytics.kpis(filters))[1]
+    return kpi_texts(current().analytics.kpis(filters), "arrest_rate")
 
 
 chart_callback(ids.ARRESTS_RATES, "Arrest rate by primary type", charts.arrest_rates, "type")

@@ -11,8 +11,10 @@ from chicrime.analytics import Freshness
 from chicrime.analytics.compare import ALL_CATEGORIES
 from chicrime.app import charts, ids
 from chicrime.app.context import chart_callback, current, selection
-from chicrime.app.widgets import chart, kpi_cards, kpi_row, page_heading
+from chicrime.app.widgets import chart, kpi_outputs, kpi_row, kpi_texts, page_heading
 
+_KPIS = (ids.KPI_INCIDENTS, ids.KPI_ARREST_RATE, ids.KPI_CHANGE)
+_KINDS = ("incidents", "arrest_rate", "change")
 _NAMES = {ALL_CATEGORIES: "all", "violent": "violent", "property": "property", "other": "other"}
 
 
@@ -21,7 +23,7 @@ def layout(**_query: str) -> html.Div:
         [
             page_heading("Overview"),
             html.P(id=ids.OVERVIEW_FRESHNESS, className="small text-muted mb-2"),
-            kpi_row(ids.KPI_INCIDENTS, ids.KPI_ARREST_RATE, ids.KPI_CHANGE),
+            kpi_row(*zip(_KPIS, _KINDS, strict=True)),
             html.P(id=ids.OVERVIEW_COMPARE, className="small"),
             dbc.Row(
                 [
@@ -39,20 +41,18 @@ dash.register_page(  # type: ignore[no-untyped-call]
 
 
 @callback(
-    Output(ids.KPI_INCIDENTS, "children"),
-    Output(ids.KPI_ARREST_RATE, "children"),
-    Output(ids.KPI_CHANGE, "children"),
+    *kpi_outputs(*_KPIS),
     Output(ids.OVERVIEW_COMPARE, "children"),
     Output(ids.OVERVIEW_FRESHNESS, "children"),
     Input(ids.FILTERS, "data"),
 )
-def show_kpis(query: object) -> tuple[object, object, object, object, object]:
+def show_kpis(query: object) -> tuple[object, ...]:
     filters = selection(query)
     if filters is None:
         raise dash.exceptions.PreventUpdate
     analytics = current().analytics
     return (
-        *kpi_cards(analytics.kpis(filters)),
+        *kpi_texts(analytics.kpis(filters), *_KINDS),
         compare_summary(analytics.compare(filters)),
         freshness_note(analytics.freshness()),
     )

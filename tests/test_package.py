@@ -403,13 +403,14 @@ def router_request(pathname: str) -> dict[str, object]:
 
 
 def kpi_request(start: str, end: str) -> dict[str, object]:
-    """The overview's KPI callback (three KPIs, the 28-day comparison line and the freshness
-    note) for the
-    selection `start`..`end`."""
+    """The overview's KPI callback (three KPIs' values and notes, the 28-day comparison line and
+    the freshness note) for the selection `start`..`end`."""
     kpis = (
-        "kpi-incidents",
-        "kpi-arrest-rate",
-        "kpi-change",
+        *(
+            f"{card}-{part}"
+            for card in ("kpi-incidents", "kpi-arrest-rate", "kpi-change")
+            for part in ("value", "note")
+        ),
         "overview-compare",
         "overview-freshness",
     )

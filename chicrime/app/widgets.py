@@ -5,11 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import Output, dcc, html
 
 from chicrime.analytics import Kpis
 
-__all__ = ["GRAPH_CONFIG", "chart", "kpi_cards", "kpi_row", "page_heading", "table_column"]
+__all__ = [
+    "GRAPH_CONFIG",
+    "chart",
+    "kpi_card",
+    "kpi_outputs",
+    "kpi_row",
+    "kpi_texts",
+    "page_heading",
+    "table_column",
+]
 
 
 # A spinner only for an update slower than this; a quicker one replaces the chart in place.
@@ -52,32 +61,51 @@ def page_heading(text: str) -> html.H1:
     return html.H1(text, className="h4 mb-3")
 
 
-def kpi_row(*card_ids: str) -> dbc.Row:
-    """A row of KPI card placeholders, filled by a page callback."""
+# The KPI cards a page may show, by the Kpis figure each reports: its title.
+_KPI_TITLES = {
+    "incidents": "Incidents",
+    "arrest_rate": "Arrest rate",
+    "change": "Change vs previous period",
+}
+
+
+def kpi_card(card_id: str, kind: str) -> dbc.Card:
+    """A KPI card (`kind` of `_KPI_TITLES`) whose value and note, `{card_id}-value` and
+    `{card_id}-note`, a page callback fills with text (`kpi_outputs`, `kpi_texts`): only the
+    text changes with the filters, so the browser redraws no card."""
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(_KPI_TITLES[kind], className="text-muted small"),
+                html.Div(id=f"{card_id}-value", className="fs-3 fw-bold kpi-value"),
+                html.Div(id=f"{card_id}-note", className="small text-muted"),
+            ]
+        ),
+        id=card_id,
+        className="h-100",  # as tall as its neighbours in a row, a note or not
+    )
+
+
+def kpi_row(*cards: tuple[str, str]) -> dbc.Row:
+    """A row of KPI cards, (card id, kind) each."""
     return dbc.Row(
-        [dbc.Col(html.Div(id=card_id), md=12 // len(card_ids)) for card_id in card_ids],
+        [dbc.Col(kpi_card(*card), md=12 // len(cards)) for card in cards],
         className="mb-3",
     )
 
 
-def _card(title: str, value: str, note: str = "") -> dbc.Card:
-    return dbc.Card(
-        dbc.CardBody(
-            [
-                html.Div(title, className="text-muted small"),
-                html.Div(value, className="fs-3 fw-bold kpi-value"),
-                html.Div(note, className="small text-muted"),
-            ]
-        )
-    )
+def kpi_outputs(*card_ids: str) -> list[Output]:
+    """The value and note of each card, in order: the outputs `kpi_texts` fills."""
+    return [Output(f"{card}-{part}", "children") for card in card_ids for part in ("value", "note")]
 
 
-def kpi_cards(kpis: Kpis) -> tuple[dbc.Card, dbc.Card, dbc.Card]:
-    """Incidents, arrest rate, and change against the previous period of equal length."""
+def kpi_texts(kpis: Kpis, *kinds: str) -> tuple[str, ...]:
+    """Value and note of each card `kind` (of `_KPI_TITLES`), in order, for `kpi_outputs`."""
     rate = "–" if kpis.arrest_rate is None else f"{kpis.arrest_rate:.1%}"
     change = "–" if kpis.change is None else f"{kpis.change:+.1%}"
-    return (
-        _card("Incidents", f"{kpis.incidents:,}"),
-        _card("Arrest rate", rate, f"{kpis.arrests:,} arrests"),
-        _card("Change vs previous period", change, f"previous: {kpis.previous_incidents:,}"),
-    )
+    texts = {
+        "incidents": (f"{kpis.incidents:,}", ""),
+        "arrest_rate": (rate, f"{kpis.arrests:,} arrests"),
+        "change": (change, f"previous: {kpis.previous_incidents:,}"),
+    }
+    return tuple(text for kind in kinds for text in texts[kind])
