@@ -264,6 +264,12 @@ def callback_name(output: str) -> str:
     return "+".join(names)
 
 
+def is_chart(name: str) -> bool:
+    """Whether the callback named `name` (`callback_name`) draws a page's figures or tables,
+    rather than being the shell's address-bar callback."""
+    return "url-query" not in name.split("+")
+
+
 def call_of(request: Request) -> Call:
     timing = request.timing
     return Call(
@@ -584,23 +590,15 @@ async def simulate_users(
     """`users` users, each on one route (round robin), for `seconds`; asyncio keeps the client
     cheap next to the server on a 2-core machine."""
     results = LoadResults(users=users, seconds=seconds, think=think)
-    routes = list(payloads)
+    assigned = [list(payloads)[n % len(payloads)] for n in range(users)]
     limits = httpx.Limits(max_connections=users * 6, max_keepalive_connections=users * 6)
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
         started = time.perf_counter()
         deadline = started + seconds
         await asyncio.gather(
             *(
-                simulated_user(
-                    client,
-                    routes[n % len(routes)],
-                    payloads[routes[n % len(routes)]],
-                    lake,
-                    n,
-                    deadline,
-                    results,
-                )
-                for n in range(users)
+                simulated_user(client, route, payloads[route], lake, n, deadline, results)
+                for n, route in enumerate(assigned)
             )
         )
         results.elapsed = time.perf_counter() - started
@@ -729,7 +727,7 @@ def callback_report(samples: list[Sample]) -> tuple[str, tuple[str, str]]:
     cold_all = {
         output: values
         for (output, selection, mode), values in ttfbs.items()
-        if (selection, mode) == ("all-time", "cold") and "url-query" not in output.split("+")
+        if (selection, mode) == ("all-time", "cold") and is_chart(output)
     }
     slowest = max(cold_all, key=lambda o: statistics.median(cold_all[o]))
     values = cold_all[slowest]
@@ -778,9 +776,7 @@ def report(
                 TARGETS["callback"],
             )
         )
-        alone = {
-            o: v for o, v in browser.alone.items() if "url-query" not in callback_name(o).split("+")
-        }
+        alone = {o: v for o, v in browser.alone.items() if is_chart(callback_name(o))}
         if alone:
             worst = max(alone, key=lambda o: statistics.median(alone[o]))
             rows.append(

@@ -16,6 +16,8 @@ from chicrime.app.context import NO_MATCH, current, selection
 from chicrime.app.widgets import page_heading
 from chicrime.redaction import Redactor
 
+# The preview table, one for the page's life; the callbacks replace its rows.
+_PREVIEW = ids.DATA_TABLE + "-grid"
 _RUN_COLUMNS = (
     "run_id",
     "kind",
@@ -42,7 +44,6 @@ def layout(**_query: str) -> html.Div:
                 className="mb-3",
             ),
             html.H2(f"Preview (newest {TABLE_ROW_CAP} rows)", className="h5"),
-            # One table for the page's life: a filter change replaces its rows, not the table.
             html.Div(
                 [
                     _table(_PREVIEW, [], list(TABLE_SCHEMA)),
@@ -60,9 +61,6 @@ def layout(**_query: str) -> html.Div:
 dash.register_page(  # type: ignore[no-untyped-call]
     __name__, path="/data", name="Data", order=7, title="chicrime · data", layout=layout
 )
-
-
-_PREVIEW = ids.DATA_TABLE + "-grid"
 
 
 def _table(table_id: str, rows: list[dict[str, object]], columns: list[str]) -> DataTable:
