@@ -68,6 +68,40 @@ def test_the_heatmap_without_an_hour_filter_draws_every_cell() -> None:
     assert sum(map(sum, trace["z"])) == 1
 
 
+def test_the_points_map_draws_the_commonest_types_in_colour_and_the_rest_as_one_group() -> None:
+    """Twelve types: the ten commonest get a colour and a trace per arrest outcome each, the
+    two rarest share one grey group whose dots name their own type; rarest group first,
+    commonest last, no arrest before arrest, rows in their given order."""
+    kinds = [f"TYPE {chr(65 + n)}" for n in range(12)]  # TYPE A: 12 incidents ... TYPE L: 1
+    rows = [(kind, n % 2 == 1) for rank, kind in enumerate(kinds) for n in range(12 - rank)]
+    points = pl.DataFrame(
+        {
+            "id": range(len(rows)),
+            "date": [dt.datetime(2024, 6, 1, n % 24, 0) for n in range(len(rows))],
+            "primary_type": [kind for kind, _arrest in rows],
+            "arrest": [arrest for _kind, arrest in rows],
+            "block": ["000XX W MADISON ST"] * len(rows),
+            "latitude": [41.88] * len(rows),
+            "longitude": [-87.63] * len(rows),
+        }
+    ).select(MAP_POINTS_SCHEMA.names())
+    traces = figures.points_map(points, "white-bg")["data"]
+    # TYPE K (2 incidents) and TYPE L (1) are the other types: K's no-arrest and arrest dots
+    # and L's no-arrest dot.
+    assert [(trace["name"], "arrest made" in trace["hovertemplate"]) for trace in traces] == [
+        ("other types", False),
+        ("other types", True),
+        *[(kind.title(), arrest) for kind in reversed(kinds[:10]) for arrest in (False, True)],
+    ]
+    assert traces[0]["text"] == ["TYPE K", "TYPE L"]
+    assert traces[1]["text"] == ["TYPE K"]
+    assert traces[0]["hovertemplate"].startswith("<b>%{text}</b><br>%{customdata} · no arrest")
+    assert "text" not in traces[-1]
+    assert traces[-1]["marker"]["color"] == "#1f78b4"  # the commonest type, TYPE A
+    assert {trace["marker"]["color"] for trace in traces[:2]} == {"#9e9e9e"}
+    assert [trace["showlegend"] for trace in traces[:4]] == [True, False, True, False]
+
+
 def test_a_dot_hovers_with_its_type_day_time_and_arrest() -> None:
     """Per point only the wall-clock day and time travel as text; type and arrest are the
     trace's. A circle around a place is a closed line of 73 points, starting due east."""

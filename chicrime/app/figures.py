@@ -53,6 +53,8 @@ _PALETTE = (
     "#fdbf6f",
 )
 _OTHER = "#9e9e9e"
+# The legend entry of the types beyond the palette, drawn in _OTHER.
+_OTHER_TYPES = "other types"
 # plotly.js ignores a template *name* (only plotly.py expands one), and a full template object
 # adds ~6.5 kB to every callback answer, so the look is spelled out here instead.
 _STYLE = {
@@ -345,25 +347,32 @@ def _map(data: list[dict[str, Any]], title: str, style: str, outlines: str | Non
     )
 
 
-def map_point_groups(points: pl.DataFrame) -> list[tuple[str, bool, pl.DataFrame]]:
-    """`points` split by (primary type, arrest): types least frequent first (ties by name, the
-    most frequent last, so its dots are drawn on top); no arrest before arrest; rows in their
-    given order. The points map draws one trace per group, in this order, so a clicked
-    (trace, point) names its row."""
+def map_point_groups(points: pl.DataFrame) -> list[tuple[str | None, bool, pl.DataFrame]]:
+    """`points` split by colour and arrest: one group per primary type for the commonest types
+    (as many as the palette has colours; ties by name) and one group, kind None, for all other
+    types together. The other types come first, then the named ones least frequent first (the
+    commonest last, so its dots are drawn on top); no arrest before arrest; rows in their given
+    order. The points map draws one trace per group, in this order, so a clicked (trace, point)
+    names its row; few traces keep a redraw quick (MapLibre's cost grows faster than the
+    number of layers: 46 traces took ~8 times as long as 22 to draw in Chromium here)."""
     known = points.with_columns(
         pl.col("primary_type").fill_null("UNKNOWN"), pl.col("arrest").fill_null(False)
     )
-    order = (
+    commonest = (
         known.group_by("primary_type")
         .len()
-        .sort(["len", "primary_type"], descending=[False, True])
+        .sort(["len", "primary_type"], descending=[True, False])
         .get_column("primary_type")
+        .head(len(_PALETTE))
         .to_list()
     )
-    parts = known.partition_by("primary_type", "arrest", as_dict=True, maintain_order=True)
+    named = pl.col("primary_type").is_in(commonest)
+    parts = known.with_columns(
+        _group=pl.when(named).then(pl.col("primary_type")).otherwise(None)
+    ).partition_by("_group", "arrest", as_dict=True, maintain_order=True)
     return [
-        (kind, arrest, parts[(kind, arrest)])
-        for kind in order
+        (kind, arrest, parts[(kind, arrest)].drop("_group"))
+        for kind in [None, *reversed(commonest)]
         for arrest in (False, True)
         if (kind, arrest) in parts
     ]
@@ -377,35 +386,42 @@ def _float32(values: pl.Series) -> dict[str, str]:
 
 
 def points_map(points: pl.DataFrame, style: str, outlines: str | None = None) -> Figure:
-    """One marker per incident, a colour and legend entry per primary type (most frequent
-    first). Coordinates go as float32 typed arrays (~1 m) and only the day and time ("30 Jun
-    19:20", 15 bytes) as text per point: hovering shows the type, when and whether there was
-    an arrest, and a click asks the server for the rest (`chicrime.app.charts.clicked_incident`),
-    which keeps 20,000 points under 600 kB before compression."""
-    traces: list[dict[str, Any]] = []
+    """One marker per incident: a colour and legend entry for each of the commonest primary
+    types (most frequent first) and one, grey, for all others. Coordinates go as float32 typed
+    arrays (~1 m) and only the day and time ("30 Jun 19:20", 15 bytes) as text per point, and
+    an other type's name: hovering shows the type, when and whether there was an arrest, and a
+    click asks the server for the rest (`chicrime.app.charts.clicked_incident`), which keeps
+    20,000 points under 600 kB before compression."""
     groups = map_point_groups(points)
-    ranked = list(dict.fromkeys(kind for kind, _arrest, _rows in reversed(groups)))
-    colours = {
-        kind: _PALETTE[rank] if rank < len(_PALETTE) else _OTHER for rank, kind in enumerate(ranked)
-    }
+    ranked = list(
+        dict.fromkeys(kind for kind, _arrest, _rows in reversed(groups) if kind is not None)
+    )
+    colours = dict(zip(ranked, _PALETTE, strict=False))
+    traces: list[dict[str, Any]] = []
     for kind, arrest, rows in groups:
         outcome = "arrest made" if arrest else "no arrest"
-        traces.append(
-            {
-                "type": "scattermap",
-                "mode": "markers",
-                "name": kind.title(),
-                "legendgroup": kind,
-                # A type's no-arrest and arrest traces share one legend entry.
-                "showlegend": not traces or traces[-1]["legendgroup"] != kind,
-                "lat": _float32(rows.get_column("latitude")),
-                "lon": _float32(rows.get_column("longitude")),
-                "customdata": rows.get_column("date").dt.strftime("%d %b %H:%M").to_list(),
-                "marker": {"size": 6, "color": colours[kind], "opacity": 0.7},
-                "hovertemplate": f"<b>{kind}</b><br>%{{customdata}} · {outcome}"
-                "<br>click for the block and more<extra></extra>",
-            }
-        )
+        name = _OTHER_TYPES if kind is None else kind.title()
+        trace: dict[str, Any] = {
+            "type": "scattermap",
+            "mode": "markers",
+            "name": name,
+            "legendgroup": name,
+            # A group's no-arrest and arrest traces share one legend entry.
+            "showlegend": not traces or traces[-1]["legendgroup"] != name,
+            "lat": _float32(rows.get_column("latitude")),
+            "lon": _float32(rows.get_column("longitude")),
+            "customdata": rows.get_column("date").dt.strftime("%d %b %H:%M").to_list(),
+            "marker": {
+                "size": 6,
+                "color": _OTHER if kind is None else colours[kind],
+                "opacity": 0.7,
+            },
+            "hovertemplate": f"<b>{'%{text}' if kind is None else kind}</b><br>%{{customdata}} · "
+            f"{outcome}<br>click for the block and more<extra></extra>",
+        }
+        if kind is None:  # each dot names its own type
+            trace["text"] = rows.get_column("primary_type").to_list()
+        traces.append(trace)
     figure = _map(traces, f"{points.height:,} incidents", style, outlines)
     figure["layout"].update(
         showlegend=True,
