@@ -8,13 +8,20 @@ from typing import Literal
 import dash
 import dash_bootstrap_components as dbc
 import polars as pl
-from dash import Input, Output, callback, html
+from dash import Output, html
 from dash.dash_table.DataTable import DataTable
 
 from chicrime.analytics import Filters
 from chicrime.analytics.areas import Population
 from chicrime.app import charts, ids
-from chicrime.app.context import chart_callback, current, drill_callback, selection
+from chicrime.app.context import (
+    Part,
+    current,
+    drill_callback,
+    figure_part,
+    page_callback,
+    selection,
+)
 from chicrime.app.figures import Figure, message_figure
 from chicrime.app.widgets import chart, page_heading, table_column
 
@@ -136,12 +143,6 @@ def _table(table_id: str, columns: list[object]) -> DataTable:
     )
 
 
-@callback(
-    Output(ids.AREAS_MAP, "figure"),
-    Output(ids.AREAS_TABLE + "-grid", "data"),
-    Output(ids.AREAS_NOTE, "children"),
-    Input(ids.FILTERS, "data"),
-)
 def show_areas(query: object) -> tuple[Figure, list[dict[str, object]], str]:
     filters = selection(query)
     if filters is None:
@@ -170,11 +171,6 @@ def _place_rows(filters: Filters, place: Literal["district", "ward"]) -> list[di
     ]
 
 
-@callback(
-    Output(ids.DISTRICTS + "-grid", "data"),
-    Output(ids.WARDS + "-grid", "data"),
-    Input(ids.FILTERS, "data"),
-)
 def show_places(query: object) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     filters = selection(query)
     if filters is None:
@@ -182,5 +178,19 @@ def show_places(query: object) -> tuple[list[dict[str, object]], list[dict[str, 
     return _place_rows(filters, "district"), _place_rows(filters, "ward")
 
 
+page_callback(
+    Part(
+        (
+            Output(ids.AREAS_MAP, "figure"),
+            Output(ids.AREAS_TABLE + "-grid", "data"),
+            Output(ids.AREAS_NOTE, "children"),
+        ),
+        show_areas,
+    ),
+    Part(
+        (Output(ids.DISTRICTS + "-grid", "data"), Output(ids.WARDS + "-grid", "data")), show_places
+    ),
+    figure_part(ids.AREAS_SERIES, "Incidents over time", charts.incidents_over_time),
+)
 drill_callback(ids.AREAS_MAP, "area")
-chart_callback(ids.AREAS_SERIES, "Incidents over time", charts.incidents_over_time, "period")
+drill_callback(ids.AREAS_SERIES, "period")

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, callback, html
+from dash import html
 
 from chicrime.app import charts, ids
-from chicrime.app.context import chart_callback, current, selection
+from chicrime.app.context import (
+    Part,
+    current,
+    drill_callback,
+    figure_part,
+    page_callback,
+    selection,
+)
 from chicrime.app.widgets import chart, kpi_card, kpi_outputs, kpi_texts, page_heading
 
 
@@ -25,7 +32,6 @@ dash.register_page(  # type: ignore[no-untyped-call]
 )
 
 
-@callback(*kpi_outputs(ids.ARRESTS_KPIS), Input(ids.FILTERS, "data"))
 def show_kpis(query: object) -> tuple[str, ...]:
     filters = selection(query)
     if filters is None:
@@ -33,4 +39,8 @@ def show_kpis(query: object) -> tuple[str, ...]:
     return kpi_texts(current().analytics.kpis(filters), "arrest_rate")
 
 
-chart_callback(ids.ARRESTS_RATES, "Arrest rate by primary type", charts.arrest_rates, "type")
+page_callback(
+    Part(kpi_outputs(ids.ARRESTS_KPIS), show_kpis),
+    figure_part(ids.ARRESTS_RATES, "Arrest rate by primary type", charts.arrest_rates),
+)
+drill_callback(ids.ARRESTS_RATES, "type")

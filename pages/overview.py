@@ -5,12 +5,19 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 import polars as pl
-from dash import Input, Output, callback, dcc, html
+from dash import Output, dcc, html
 
 from chicrime.analytics import Freshness
 from chicrime.analytics.compare import ALL_CATEGORIES
 from chicrime.app import charts, ids
-from chicrime.app.context import chart_callback, current, selection
+from chicrime.app.context import (
+    Part,
+    current,
+    drill_callback,
+    figure_part,
+    page_callback,
+    selection,
+)
 from chicrime.app.widgets import chart, kpi_outputs, kpi_row, kpi_texts, page_heading
 
 _KPIS = (ids.KPI_INCIDENTS, ids.KPI_ARREST_RATE, ids.KPI_CHANGE)
@@ -40,12 +47,6 @@ dash.register_page(  # type: ignore[no-untyped-call]
 )
 
 
-@callback(
-    *kpi_outputs(*_KPIS),
-    Output(ids.OVERVIEW_COMPARE, "children"),
-    Output(ids.OVERVIEW_FRESHNESS, "children"),
-    Input(ids.FILTERS, "data"),
-)
 def show_kpis(query: object) -> tuple[object, ...]:
     filters = selection(query)
     if filters is None:
@@ -102,5 +103,17 @@ def compare_summary(frame: pl.DataFrame) -> list[object]:
     ]
 
 
-chart_callback(ids.OVERVIEW_SERIES, "Incidents over time", charts.incidents_over_time, "period")
-chart_callback(ids.OVERVIEW_TYPES, "Top primary types", charts.top_types, "type")
+page_callback(
+    Part(
+        (
+            *kpi_outputs(*_KPIS),
+            Output(ids.OVERVIEW_COMPARE, "children"),
+            Output(ids.OVERVIEW_FRESHNESS, "children"),
+        ),
+        show_kpis,
+    ),
+    figure_part(ids.OVERVIEW_SERIES, "Incidents over time", charts.incidents_over_time),
+    figure_part(ids.OVERVIEW_TYPES, "Top primary types", charts.top_types),
+)
+drill_callback(ids.OVERVIEW_SERIES, "period")
+drill_callback(ids.OVERVIEW_TYPES, "type")

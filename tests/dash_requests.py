@@ -24,9 +24,14 @@ NAV_LINK_IDS = [{"type": ids.NAV_LINK, "path": path} for path, _label in PAGES]
 PRESETS_UNCLICKED = [None] * len(PRESETS)
 
 
-def output_of(app: dash.Dash, first_output: str) -> str:
-    """The `callback_map` key of the callback whose (first) output is `first_output`."""
-    return next(key for key in app.callback_map if key.lstrip(".").startswith(first_output))
+def output_of(app: dash.Dash, output: str) -> str:
+    """The `callback_map` key of the server callback that has `output` (as id.property) among
+    its outputs."""
+    return next(
+        key
+        for key, entry in app.callback_map.items()
+        if "callback" in entry and output in key.strip(".").split("...")
+    )
 
 
 def _dependency(declared: Mapping[str, str], value: object = None, *, sent: bool = True) -> object:

@@ -94,9 +94,11 @@ def kpi_row(*cards: tuple[str, str]) -> dbc.Row:
     )
 
 
-def kpi_outputs(*card_ids: str) -> list[Output]:
+def kpi_outputs(*card_ids: str) -> tuple[Output, ...]:
     """The value and note of each card, in order: the outputs `kpi_texts` fills."""
-    return [Output(f"{card}-{part}", "children") for card in card_ids for part in ("value", "note")]
+    return tuple(
+        Output(f"{card}-{part}", "children") for card in card_ids for part in ("value", "note")
+    )
 
 
 def kpi_texts(kpis: Kpis, *kinds: str) -> tuple[str, ...]:
