@@ -14,7 +14,7 @@ from chicrime.analytics import TABLE_ROW_CAP, Filters
 from chicrime.analytics.categories import CATEGORY_LABELS
 from chicrime.analytics.changes import LABELS, LATE_DAYS
 from chicrime.app import figures, ids
-from chicrime.app.context import current, selection
+from chicrime.app.context import current, in_background, selection
 from chicrime.app.figures import Figure, message_figure
 from chicrime.app.widgets import chart, page_heading, table_column
 
@@ -157,12 +157,17 @@ def show_changes(
     span = analytics.date_range()
     if filters is None or span is None:
         raise dash.exceptions.PreventUpdate
-    revisions = analytics.revisions(filters)
-    weekly, matrix = revisions.weekly, revisions.matrix
     # The matrix is as tall as the whole history's (memoised per lake version), whatever the
     # selection: Dash redraws a graph whose size changed (~150 ms), and the page stays still.
-    everything = analytics.revisions(Filters(start=span[0], end=span[1])).matrix
+    whole = Filters(start=span[0], end=span[1])
+    history = in_background(lambda: analytics.revisions(whole)) if filters != whole else None
+    # Counted beside the history's read, for `revision_shares` to find memoised below.
+    counted = in_background(lambda: analytics.category_counts(filters))
+    revisions = analytics.revisions(filters)
+    weekly, matrix = revisions.weekly, revisions.matrix
+    everything = (history.result() if history else revisions).matrix
     rows = everything.get_column("from_type").n_unique()
+    counted.result()
     nothing = "No revisions of incidents in this selection."
     return (
         figures.revisions_bars(weekly, LABELS)

@@ -10,8 +10,10 @@ import contextvars
 import datetime as dt
 import os
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from dash import Input, Output, State, callback, no_update
@@ -30,11 +32,14 @@ __all__ = [
     "drill_callback",
     "drill_search",
     "figure_part",
+    "in_background",
     "install",
     "page_callback",
     "render_figure",
     "selection",
 ]
+
+T = TypeVar("T")
 
 NO_MATCH = "No incidents match this selection: widen the filters or press Reset."
 
@@ -108,19 +113,22 @@ def figure_part(graph_id: str, title: str, build: Callable[[Filters], Figure | N
     return Part((Output(graph_id, "figure"),), lambda query: (render_figure(query, title, build),))
 
 
-# Threads that fill a page's parts side by side, made in the process that serves (after
-# gunicorn's fork). Each has its own DuckDB cursor (`Connections`); two are busy at most on a
-# page, and two cores is the machine chicrime is measured on.
-_PARTS_THREADS = 4
+# Threads that do a request's independent work side by side, made in the process that serves
+# (after gunicorn's fork). Each has its own DuckDB cursor (`Connections`); a page keeps two or
+# three busy, and two cores is the machine chicrime is measured on.
+_THREADS = 4
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
 
 
-def _parts_pool() -> ThreadPoolExecutor:
+def in_background(task: Callable[[], T]) -> Future[T]:
+    """`task()` started on another thread with this request's context (Flask's request, Dash's
+    callback context). Only from a request's own thread: a task that waited for another task
+    could wait for a thread that is waiting for it."""
     global _pool, _pool_pid
     if _pool is None or _pool_pid != os.getpid():
-        _pool, _pool_pid = ThreadPoolExecutor(_PARTS_THREADS, "chicrime-part"), os.getpid()
-    return _pool
+        _pool, _pool_pid = ThreadPoolExecutor(_THREADS, "chicrime-task"), os.getpid()
+    return _pool.submit(contextvars.copy_context().run, task)
 
 
 def _filled(part: Part, query: object) -> tuple[object, ...]:
@@ -135,17 +143,14 @@ def page_callback(*parts: Part) -> None:
 
     One request and one answer per change: Dash's renderer handles every answer in a pass of
     its own (on /trends three answers cost ~12 ms more of it per change than one). The parts
-    are filled side by side on threads, with the request's context (Flask's request, Dash's
-    callback context), so a cold change waits for the slowest part rather than their sum.
+    are filled side by side (`in_background`), so a cold change waits for the slowest part
+    rather than their sum.
     """
     outputs = [output for part in parts for output in part.outputs]
 
     @callback(outputs, Input(FILTERS, "data"))
     def update(query: object) -> list[object]:
-        pool = _parts_pool()
-        futures = [
-            pool.submit(contextvars.copy_context().run, _filled, part, query) for part in parts
-        ]
+        futures = [in_background(partial(_filled, part, query)) for part in parts]
         values = [value for future in futures for value in future.result()]
         if all(value is no_update for value in values):
             raise PreventUpdate
