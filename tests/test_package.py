@@ -318,7 +318,7 @@ def test_installed_server_routes_pages_and_reads_the_lake(venv: Venv, dashboard:
             assert response["_pages_store"]["data"] == {"title": f"chicrime · {PAGES[path]}"}
             assert f'"id": "{component}"' in json.dumps(response["_pages_content"])
 
-        kpis = client.post(CALLBACK, json=kpi_request("2026-04-19", "2026-06-30"))
+        kpis = client.post(CALLBACK, json=overview_request("2026-04-19", "2026-06-30"))
         assert kpis.status_code == 200, kpis.text
     status = json.loads(venv.run(str(venv.root / "bin" / "chicrime"), "status", "--json"))
     # The selection covers the demo's whole window: every row of the (revised) lake.
@@ -402,21 +402,23 @@ def router_request(pathname: str) -> dict[str, object]:
     }
 
 
-def kpi_request(start: str, end: str) -> dict[str, object]:
-    """The overview's KPI callback (three KPIs' values and notes, the 28-day comparison line and
-    the freshness note) for the selection `start`..`end`."""
-    kpis = (
+def overview_request(start: str, end: str) -> dict[str, object]:
+    """The overview's callback (three KPIs' values and notes, the 28-day comparison line, the
+    freshness note and the two charts) for the selection `start`..`end`."""
+    outputs = [
         *(
-            f"{card}-{part}"
+            (f"{card}-{part}", "children")
             for card in ("kpi-incidents", "kpi-arrest-rate", "kpi-change")
             for part in ("value", "note")
         ),
-        "overview-compare",
-        "overview-freshness",
-    )
+        ("overview-compare", "children"),
+        ("overview-freshness", "children"),
+        ("overview-series", "figure"),
+        ("overview-types", "figure"),
+    ]
     return {
-        "output": "".join(f"..{k}.children." for k in kpis) + ".",
-        "outputs": [{"id": k, "property": "children"} for k in kpis],
+        "output": "".join(f"..{k}.{p}." for k, p in outputs) + ".",
+        "outputs": [{"id": k, "property": p} for k, p in outputs],
         "inputs": [{"id": "filters", "property": "data", "value": {"start": start, "end": end}}],
         "changedPropIds": ["filters.data"],
     }
