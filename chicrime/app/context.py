@@ -114,9 +114,10 @@ def figure_part(graph_id: str, title: str, build: Callable[[Filters], Figure | N
 
 
 # Threads that do a request's independent work side by side, made in the process that serves
-# (after gunicorn's fork). Each has its own DuckDB cursor (`Connections`); a page keeps two or
-# three busy, and two cores is the machine chicrime is measured on.
-_THREADS = 4
+# (after gunicorn's fork). Each has its own DuckDB cursor (`Connections`) and, once it has
+# allocated, its own malloc arena: as many as the cores chicrime is measured on (two) keep a
+# worker's memory down where more would only queue for the cores.
+_THREADS = 2
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
 
