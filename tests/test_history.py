@@ -192,46 +192,73 @@ def test_a_run_records_additions_edits_moves_removals_and_touches(tmp_path: Path
     assert pl.read_parquet(public).equals(history)
 
 
+def reclassify_daily(
+    dataset: SocrataDataset, settings_: Settings, days: list[tuple[int, str]]
+) -> dict[int, list[dict[str, object]]]:
+    """Record 1 reclassified as each (day, type) of `days` says, with a run at noon that day
+    (days count from 1 June 2024 on, into July), and the lake each run committed."""
+    committed = {}
+    for day, kind in days:
+        seen = dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC) + dt.timedelta(days=day - 1)
+        updated = f"{seen:%Y-%m-%dT%H}:00:00.000"
+        dataset.upsert([api_row(1, "2024-05-01T08:00:00", updated, primary_type=kind)])
+        run = ingest_once(settings_, clock=lambda seen=seen: seen)
+        committed[run.run_id] = lake_rows(settings_.data_dir)
+    return committed
+
+
+def history_names(data_dir: Path) -> list[str]:
+    """The current version's history files, as month/name."""
+    version = Lake(data_dir / "lake").version()
+    return [f"{p.parent.name}/{p.name}" for p in history_files(data_dir / "lake", version)]
+
+
 def test_a_month_no_run_adds_to_any_more_is_merged_into_one_file(tmp_path: Path) -> None:
     """Two runs in June write a file each; the first run in July merges June's two into one
     file, equal to them in run order, and the next version links that file as it is. The lake
     as of each June run is still rebuilt from it."""
     dataset = SocrataDataset([api_row(1, "2024-05-01T08:00:00", "2024-06-01T10:00:00.000")])
-    revisions = tmp_path / "lake" / "revisions"
-    committed: dict[int, list[dict[str, object]]] = {}
     with SocrataServer({"ijzp-q8t2": dataset}) as server:
         settings_ = config(server, tmp_path)
         ingest_once(settings_, clock=lambda: dt.datetime(2024, 6, 2, tzinfo=dt.UTC))
-        for day, kind in ((10, "ROBBERY"), (20, "BATTERY"), (32, "THEFT"), (33, "ASSAULT")):
-            seen = dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC) + dt.timedelta(days=day - 1)
-            dataset.upsert(
-                [
-                    api_row(
-                        1, "2024-05-01T08:00:00", f"{seen:%Y-%m-%dT%H}:00:00.000", primary_type=kind
-                    )
-                ]
-            )
-            if day == 32:  # June's files as the last June version has them
-                june = pl.read_parquet(sorted(revisions.glob("*/*.parquet")))
-            run = ingest_once(settings_, clock=lambda seen=seen: seen)
-            committed[run.run_id] = lake_rows(tmp_path)
-    june_runs, july_runs = list(committed)[:2], list(committed)[2:]
-    version = Lake(tmp_path / "lake").version()
-    names = [
-        f"{path.parent.name}/{path.name}" for path in history_files(tmp_path / "lake", version)
-    ]
-    assert names == [
-        f"observed=2024-06/run-{june_runs[0]:06d}-{june_runs[1]:06d}.parquet",
+        june_runs = reclassify_daily(dataset, settings_, [(10, "ROBBERY"), (20, "BATTERY")])
+        june = pl.read_parquet(sorted((tmp_path / "lake" / "revisions").glob("*/*.parquet")))
+        july_runs = reclassify_daily(dataset, settings_, [(32, "THEFT"), (33, "ASSAULT")])
+    first, last = june_runs
+    assert history_names(tmp_path) == [
+        f"observed=2024-06/run-{first:06d}-{last:06d}.parquet",
         *(f"observed=2024-07/run-{run_id:06d}.parquet" for run_id in july_runs),
     ]
     merged = sorted((tmp_path / "lake").glob(".history*/observed=2024-06/run-*-*.parquet"))
     assert len(merged) == 2  # the current version's and the one before, one file
     assert merged[0].samefile(merged[1])
     assert pl.read_parquet(merged[0]).equals(june)
-    assert june.get_column("run_id").unique(maintain_order=True).to_list() == june_runs
+    assert june.get_column("run_id").unique(maintain_order=True).to_list() == [first, last]
     lake = Lake(tmp_path / "lake")
-    for run_id, rows in committed.items():
+    for run_id, rows in (june_runs | july_runs).items():
         assert lake.as_of(run_id).sort("id").collect().to_dicts() == rows, run_id
+
+
+def test_a_past_month_that_cannot_be_merged_keeps_its_run_files(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A June run file that cannot be read: the first July commit links June's files as they
+    are, says why, and goes on (merging only saves readers time; it never holds a run up)."""
+    dataset = SocrataDataset([api_row(1, "2024-05-01T08:00:00", "2024-06-01T10:00:00.000")])
+    with SocrataServer({"ijzp-q8t2": dataset}) as server:
+        settings_ = config(server, tmp_path)
+        ingest_once(settings_, clock=lambda: dt.datetime(2024, 6, 2, tzinfo=dt.UTC))
+        first, last = reclassify_daily(dataset, settings_, [(10, "ROBBERY"), (20, "BATTERY")])
+        damaged = sorted((tmp_path / "lake" / "revisions").glob("*/*.parquet"))[0]
+        damaged.write_bytes(b"not parquet")
+        (july,) = reclassify_daily(dataset, settings_, [(32, "THEFT")])
+    assert history_names(tmp_path) == [
+        f"observed=2024-06/run-{first:06d}.parquet",
+        f"observed=2024-06/run-{last:06d}.parquet",
+        f"observed=2024-07/run-{july:06d}.parquet",
+    ]
+    assert "observed=2024-06 not merged, its run files kept" in caplog.text
+    assert not list((tmp_path / "lake").glob(".history*/observed=2024-06/run-*-*.parquet"))
 
 
 def test_a_run_that_changes_nothing_writes_nothing(tmp_path: Path) -> None:

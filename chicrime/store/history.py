@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,8 @@ __all__ = [
     "restored_rows",
     "write_history",
 ]
+
+log = logging.getLogger(__name__)
 
 HISTORY_PREFIX = ".history"
 REVISIONS_LINK = "revisions"
@@ -297,28 +300,40 @@ def _carry_over(files: list[Path], target: Path, current_month: str) -> None:
 
     One file per run would make every read of the history slower with every run (each file
     costs a reader ~0.3 ms before a row is read: a year of daily runs, ~0.1 s); merged, a
-    year is twelve files and the current month's. The merged file is new (the previous
-    version's files stay as they are, for its readers) and is checked against its inputs
-    before it counts: a file that does not read back equal fails the commit.
+    year is twelve files and the current month's. The previous version's files stay as they
+    are, for its readers.
     """
     months: dict[str, list[Path]] = {}
     for path in files:
         months.setdefault(path.parent.name, []).append(path)
     for month, paths in months.items():
-        (target / month).mkdir()
-        if month >= current_month or len(paths) == 1:
+        directory = target / month
+        directory.mkdir()
+        if month >= current_month or len(paths) == 1 or not _merged(paths, directory):
             for path in paths:
-                os.link(path, target / month / path.name)
-            continue
-        first_id, last_id = _run_ids(paths[0])[0], _run_ids(paths[-1])[-1]
-        merged = target / month / f"run-{first_id:06d}-{last_id:06d}.parquet"
+                os.link(path, directory / path.name)
+        fsync_dir(directory)
+
+
+def _merged(paths: list[Path], directory: Path) -> bool:
+    """Write the rows of `paths` (one month's run files, in run order) as one new file in
+    `directory`, `run-FIRST-LAST.parquet`. It counts only once it reads back equal to them;
+    a file that cannot be read or written, or does not read back equal, is left out (the
+    month keeps its run files, and the commit goes on: merging only saves readers time)."""
+    first_id, last_id = _run_ids(paths[0])[0], _run_ids(paths[-1])[-1]
+    merged = directory / f"run-{first_id:06d}-{last_id:06d}.parquet"
+    try:
         rows = pl.read_parquet(paths, hive_partitioning=False, schema=HISTORY_SCHEMA)
         rows.write_parquet(merged, compression="zstd", statistics=True)
         with merged.open("rb") as handle:
             os.fsync(handle.fileno())
-        if not pl.read_parquet(merged, hive_partitioning=False).equals(rows):
-            raise LakeError(f"merging the history of {month} did not read back equal: {merged}")
-        fsync_dir(target / month)
+        if pl.read_parquet(merged, hive_partitioning=False).equals(rows):
+            return True
+        log.warning("history of %s: the merged file did not read back equal; kept", directory)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        log.warning("history of %s not merged, its run files kept: %s", directory, exc)
+    merged.unlink(missing_ok=True)
+    return False
 
 
 def _run_ids(path: Path) -> list[int]:
