@@ -8,16 +8,18 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import dash
 import polars as pl
 import pytest
 from flask.testing import FlaskClient
 
-from chicrime.app import create_app
+from chicrime.app import create_app, ids
 from chicrime.ingest.records import normalise
 from chicrime.settings import Settings
 from chicrime.store.lake import Lake
 from chicrime.store.staging import Staging
 from tests.conftest import api_row, observed
+from tests.dash_requests import callback_body, callback_result, output_of
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +28,12 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def client(data_dir: Path) -> Iterator[FlaskClient]:
-    app = create_app(Settings(data_dir=data_dir, map_style="white-bg"))
+def app(data_dir: Path) -> dash.Dash:
+    return create_app(Settings(data_dir=data_dir, map_style="white-bg"))
+
+
+@pytest.fixture(scope="module")
+def client(app: dash.Dash) -> Iterator[FlaskClient]:
     with app.server.test_client() as test_client:
         yield test_client
 
@@ -47,6 +53,18 @@ def test_empty_lake_says_which_command_to_run(client: FlaskClient) -> None:
     assert "chicrime ingest --once" in layout
     assert "chicrime demo" in layout
     assert client.get("/download/incidents.csv").status_code == 404
+
+
+def test_a_page_answers_what_it_can_and_leaves_the_rest(
+    client: FlaskClient, app: dash.Dash
+) -> None:
+    """Empty lake: the overview's one callback draws its charts as the message and leaves the
+    KPIs (whose part has nothing to say) as they are."""
+    body = callback_body(app, output_of(app, f"{ids.OVERVIEW_SERIES}.figure"), [{}])
+    answer = callback_result(client, body)
+    assert sorted(answer) == [ids.OVERVIEW_SERIES, ids.OVERVIEW_TYPES]
+    title = answer[ids.OVERVIEW_SERIES]["figure"]["layout"]["annotations"][0]["text"]
+    assert title.startswith("No data yet")
 
 
 def test_bootstrap_is_served_locally(client: FlaskClient) -> None:

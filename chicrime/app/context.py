@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import os
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -120,6 +121,7 @@ def figure_part(graph_id: str, title: str, build: Callable[[Filters], Figure | N
 _THREADS = 2
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
+_pool_lock = threading.Lock()
 
 
 def in_background(task: Callable[[], T]) -> Future[T]:
@@ -127,9 +129,11 @@ def in_background(task: Callable[[], T]) -> Future[T]:
     callback context). Only from a request's own thread: a task that waited for another task
     could wait for a thread that is waiting for it."""
     global _pool, _pool_pid
-    if _pool is None or _pool_pid != os.getpid():
-        _pool, _pool_pid = ThreadPoolExecutor(_THREADS, "chicrime-task"), os.getpid()
-    return _pool.submit(contextvars.copy_context().run, task)
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool, _pool_pid = ThreadPoolExecutor(_THREADS, "chicrime-task"), os.getpid()
+        pool = _pool
+    return pool.submit(contextvars.copy_context().run, task)
 
 
 def _filled(part: Part, query: object) -> tuple[object, ...]:
@@ -152,10 +156,8 @@ def page_callback(*parts: Part) -> None:
     @callback(outputs, Input(FILTERS, "data"))
     def update(query: object) -> list[object]:
         futures = [in_background(partial(_filled, part, query)) for part in parts]
-        values = [value for future in futures for value in future.result()]
-        if all(value is no_update for value in values):
-            raise PreventUpdate
-        return values
+        # All left as they are: Dash answers "no update" (204) by itself.
+        return [value for future in futures for value in future.result()]
 
 
 def drill_search(kind: str, click: object, query: object) -> str | None:
