@@ -10,7 +10,7 @@ import polars as pl
 from dash import Input, Output, callback, html
 from dash.dash_table.DataTable import DataTable
 
-from chicrime.analytics import TABLE_ROW_CAP, Filters
+from chicrime.analytics import TABLE_ROW_CAP, Filters, revision_shares
 from chicrime.analytics.categories import CATEGORY_LABELS
 from chicrime.analytics.changes import LABELS, LATE_DAYS
 from chicrime.app import figures, ids
@@ -161,13 +161,11 @@ def show_changes(
     # selection: Dash redraws a graph whose size changed (~150 ms), and the page stays still.
     whole = Filters(start=span[0], end=span[1])
     history = in_background(lambda: analytics.revisions(whole)) if filters != whole else None
-    # Counted beside the history's read, for `revision_shares` to find memoised below.
     counted = in_background(lambda: analytics.category_counts(filters))
     revisions = analytics.revisions(filters)
     weekly, matrix = revisions.weekly, revisions.matrix
     everything = (history.result() if history else revisions).matrix
     rows = everything.get_column("from_type").n_unique()
-    counted.result()
     nothing = "No revisions of incidents in this selection."
     return (
         figures.revisions_bars(weekly, LABELS)
@@ -176,7 +174,7 @@ def show_changes(
         figures.reclassification_heatmap(matrix, rows)
         if matrix.height
         else message_figure("No reclassifications in this selection.", "Reclassified"),
-        share_rows(analytics.revision_shares(filters)),
+        share_rows(revision_shares(counted.result(), revisions.revised)),
         list_rows(revisions.listed),
         note(analytics.history_begins()),
     )

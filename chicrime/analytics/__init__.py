@@ -16,6 +16,7 @@ from chicrime.analytics.queries import (
     Dimensions,
     Freshness,
     Kpis,
+    revision_shares,
     time_grain,
 )
 
@@ -33,5 +34,6 @@ __all__ = [
     "Filters",
     "Freshness",
     "Kpis",
+    "revision_shares",
     "time_grain",
 ]

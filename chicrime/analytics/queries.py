@@ -69,6 +69,7 @@ __all__ = [
     "Dimensions",
     "Freshness",
     "Kpis",
+    "revision_shares",
     "time_grain",
 ]
 
@@ -251,6 +252,23 @@ def _filters_key(f: Filters) -> tuple[Hashable, ...]:
 
 def _empty(schema: pl.Schema) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
+
+
+def revision_shares(counts: pl.DataFrame, revised: pl.DataFrame) -> pl.DataFrame:
+    """Per category: its incidents (`Analytics.category_counts`), how many of them were
+    changed or removed (`Revisions.revised`), that share, and the median days from incident to
+    revision (`REVISION_SHARES_SCHEMA`)."""
+    return (
+        counts.select("category", "incidents")
+        .join(revised, on="category", how="left")
+        .with_columns(pl.col("revised").fill_null(0))
+        .with_columns(
+            pl.when(pl.col("incidents") > 0)
+            .then(pl.col("revised") / pl.col("incidents"))
+            .alias("share")
+        )
+        .cast(REVISION_SHARES_SCHEMA)
+    )
 
 
 class Analytics:
@@ -585,19 +603,8 @@ class Analytics:
     def revision_shares(self, f: Filters) -> pl.DataFrame:
         """Per category (violent, property, other): incidents `f` selects (as the lake holds
         them now), how many were changed or removed, that share, and the median days from
-        incident to revision."""
-        return (
-            self.category_counts(f)
-            .select("category", "incidents")
-            .join(self.revisions(f).revised, on="category", how="left")
-            .with_columns(pl.col("revised").fill_null(0))
-            .with_columns(
-                pl.when(pl.col("incidents") > 0)
-                .then(pl.col("revised") / pl.col("incidents"))
-                .alias("share")
-            )
-            .cast(REVISION_SHARES_SCHEMA)
-        )
+        incident to revision (`revision_shares`)."""
+        return revision_shares(self.category_counts(f), self.revisions(f).revised)
 
     def revision_list(
         self,
