@@ -190,7 +190,6 @@ page_callback(
     Part(
         (Output(ids.DISTRICTS + "-grid", "data"), Output(ids.WARDS + "-grid", "data")), show_places
     ),
-    figure_part(ids.AREAS_SERIES, "Incidents over time", charts.incidents_over_time),
+    figure_part(ids.AREAS_SERIES, "Incidents over time", charts.incidents_over_time, "period"),
 )
 drill_callback(ids.AREAS_MAP, "area")
-drill_callback(ids.AREAS_SERIES, "period")

@@ -9,7 +9,6 @@ from chicrime.app import charts, ids
 from chicrime.app.context import (
     Part,
     current,
-    drill_callback,
     figure_part,
     page_callback,
     selection,
@@ -41,6 +40,5 @@ def show_kpis(query: object) -> tuple[str, ...]:
 
 page_callback(
     Part(kpi_outputs(ids.ARRESTS_KPIS), show_kpis),
-    figure_part(ids.ARRESTS_RATES, "Arrest rate by primary type", charts.arrest_rates),
+    figure_part(ids.ARRESTS_RATES, "Arrest rate by primary type", charts.arrest_rates, "type"),
 )
-drill_callback(ids.ARRESTS_RATES, "type")

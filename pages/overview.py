@@ -13,7 +13,6 @@ from chicrime.app import charts, ids
 from chicrime.app.context import (
     Part,
     current,
-    drill_callback,
     figure_part,
     page_callback,
     selection,
@@ -112,8 +111,6 @@ page_callback(
         ),
         show_kpis,
     ),
-    figure_part(ids.OVERVIEW_SERIES, "Incidents over time", charts.incidents_over_time),
-    figure_part(ids.OVERVIEW_TYPES, "Top primary types", charts.top_types),
+    figure_part(ids.OVERVIEW_SERIES, "Incidents over time", charts.incidents_over_time, "period"),
+    figure_part(ids.OVERVIEW_TYPES, "Top primary types", charts.top_types, "type"),
 )
-drill_callback(ids.OVERVIEW_SERIES, "period")
-drill_callback(ids.OVERVIEW_TYPES, "type")

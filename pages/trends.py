@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from chicrime.app import charts, ids
-from chicrime.app.context import drill_callback, figure_part, page_callback
+from chicrime.app.context import figure_part, page_callback
 from chicrime.app.widgets import chart, page_heading
 
 
@@ -32,10 +32,7 @@ dash.register_page(  # type: ignore[no-untyped-call]
 
 
 page_callback(
-    figure_part(ids.TRENDS_SERIES, "Incidents over time", charts.incidents_over_time),
-    figure_part(ids.TRENDS_HEATMAP, "When incidents happen", charts.weekday_hour),
-    figure_part(ids.TRENDS_TYPES, "Top primary types", charts.top_types),
+    figure_part(ids.TRENDS_SERIES, "Incidents over time", charts.incidents_over_time, "period"),
+    figure_part(ids.TRENDS_HEATMAP, "When incidents happen", charts.weekday_hour, "hour"),
+    figure_part(ids.TRENDS_TYPES, "Top primary types", charts.top_types, "type"),
 )
-drill_callback(ids.TRENDS_SERIES, "period")
-drill_callback(ids.TRENDS_HEATMAP, "hour")
-drill_callback(ids.TRENDS_TYPES, "type")

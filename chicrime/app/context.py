@@ -109,8 +109,14 @@ class Part:
     fill: Callable[[object], tuple[object, ...]]
 
 
-def figure_part(graph_id: str, title: str, build: Callable[[Filters], Figure | None]) -> Part:
-    """Graph `graph_id` drawn by `build` for the selection (see `render_figure`)."""
+def figure_part(
+    graph_id: str, title: str, build: Callable[[Filters], Figure | None], drill: str = ""
+) -> Part:
+    """Graph `graph_id` drawn by `build` for the selection (see `render_figure`); with a
+    `drill` kind (see `drill_search`), the callback that turns a click into a filter is
+    registered too."""
+    if drill:
+        drill_callback(graph_id, drill)
     return Part((Output(graph_id, "figure"),), lambda query: (render_figure(query, title, build),))
 
 
