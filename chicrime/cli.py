@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chicrime import __version__
-from chicrime.errors import ChicrimeError
+from chicrime.errors import ChicrimeError, ConfigError, ObjectStoreError, PublishConflictError
 from chicrime.logs import configure_logging
 from chicrime.progress import terminal_or_log_progress
 from chicrime.redaction import Redactor
@@ -165,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
         "DAEMON_AT (development and tests)",
     )
 
+    commands.add_parser(
+        "publish",
+        help="publish the lake to the object store at LAKE_URL now (ingest and demo do it after "
+        "each run)",
+    )
+
     status = commands.add_parser(
         "status", help="watermark, freshness and lake size; exit 1 when unhealthy"
     )
@@ -261,6 +267,10 @@ def _command(settings: Settings, args: argparse.Namespace, redact: Redactor) -> 
         return _daemon(settings, args.every)
     if args.command == "verify":
         return _verify(settings, args.repair, args.json, out)
+    if args.command == "publish":
+        if settings.lake_url is None:
+            raise ConfigError("LAKE_URL", "", "an S3 address like s3://bucket/prefix to publish to")
+        return _publish(settings, out)
     max_age = args.max_age_hours or settings.status_max_age_hours
     return _status(settings, args.json, max_age, out, redact)
 
@@ -280,6 +290,30 @@ def _ingest(settings: Settings, since: dt.date | None, reconcile: bool, out: Out
         f" ({totals.rows_new:,} new), deleted {totals.rows_deleted:,}, quarantined "
         f"{totals.rows_quarantined:,}, rewrote {totals.partitions_rewritten} partition(s), "
         f"revised {totals.rows_revised:,} record(s); watermark {wall_text(result.watermark_after)}"
+    )
+    return _publish(settings, out)
+
+
+def _publish(settings: Settings, out: Out) -> int:
+    """Publish to LAKE_URL if it is set; a failure says the local lake is committed."""
+    if settings.lake_url is None:
+        return 0
+    from chicrime.remote.objects import ObjectStore
+    from chicrime.remote.publish import publish
+
+    try:
+        done = publish(settings, ObjectStore(settings.lake_url))
+    except PublishConflictError:
+        raise
+    except ObjectStoreError as exc:
+        raise type(exc)(
+            f"{exc} The local lake is committed; `chicrime publish` (or the next run) publishes it."
+        ) from None
+    out(
+        f"published {done.version} to {settings.lake_url}: {done.files_uploaded} new file(s), "
+        f"{done.bytes_uploaded / 1e6:,.1f} MB uploaded"
+        if done.changed
+        else f"{settings.lake_url} already serves {done.version}"
     )
     return 0
 
@@ -366,6 +400,12 @@ def _as_of_run(settings: Settings, as_of: int | dt.date) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.lake_url is not None:
+        from chicrime.remote.follow import start_following
+        from chicrime.remote.objects import ObjectStore
+
+        # In this (gunicorn's master) process: one follower per host, however many workers.
+        start_following(settings, ObjectStore(settings.lake_url))
     if args.debug:
         from chicrime.app import create_app
 
@@ -406,7 +446,7 @@ def _demo(settings: Settings, args: argparse.Namespace, out: Out) -> int:
         f"watermark {wall_text(result.watermark_after)}; then {result.revision_runs} run(s) "
         f"simulating upstream's later edits revised {result.revisions:,} record(s)"
     )
-    return 0
+    return _publish(settings, out)
 
 
 def _runs(settings: Settings, limit: int, as_json: bool, out: Out) -> int:
@@ -594,6 +634,13 @@ def _status_text(settings: Settings, report: dict[str, Any]) -> str:
             + (f", version {lake['version']}" if lake["version"] else "")
         ),
     ]
+    for key, doing in (("publish", "published"), ("follow", "following")):
+        if (store := report[key]) is not None:
+            lines.append(
+                f"{doing:<15}{store['url']}: {store['version'] or 'nothing yet'}"
+                + (f", published {store['done_at']}" if store["done_at"] else "")
+                + (f"; failing since {store['failing_since']}" if store["failing_since"] else "")
+            )
     if not report["state_exists"]:
         lines.append("no state yet: run `chicrime ingest --once` to populate the lake")
     return "\n".join(lines)

@@ -26,6 +26,8 @@ from chicrime.errors import ChicrimeError, RunInProgressError
 from chicrime.ingest.pipeline import ingest_once
 from chicrime.progress import LogProgress, Progress
 from chicrime.redaction import Redactor
+from chicrime.remote.objects import ObjectStore
+from chicrime.remote.publish import publish
 from chicrime.settings import Settings
 from chicrime.store.schema import TIMEZONE
 from chicrime.store.state import utc_text
@@ -269,7 +271,18 @@ class _Daemon:
             return f"last run failed: {self._describe(exc)}"
         finally:
             self.abortable = False
-        return f"last run #{result.run_id} succeeded"
+        return f"last run #{result.run_id} succeeded{self._publish()}"
+
+    def _publish(self) -> str:
+        """Publish to LAKE_URL if it is set; what happened, for the status line."""
+        if self.settings.lake_url is None:
+            return ""
+        try:
+            publish(self.settings, ObjectStore(self.settings.lake_url))
+        except ChicrimeError as exc:
+            log.error("publish failed; the next run publishes again", extra={"error": str(exc)})
+            return f"; publish failed: {self._describe(exc)}"
+        return "; published"
 
     def _describe(self, exc: BaseException) -> str:
         # One line: a newline would split an sd_notify STATUS= assignment in two.

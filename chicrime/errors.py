@@ -13,6 +13,8 @@ __all__ = [
     "IncompletePullError",
     "LakeError",
     "MassDeletionError",
+    "ObjectStoreError",
+    "PublishConflictError",
     "RunInProgressError",
     "SocrataError",
     "SocrataRequestError",
@@ -92,6 +94,14 @@ class WriteError(ChicrimeError):
             f"cannot write {path}: {reason}. {advice} The lake and state were left as the last "
             "successful run committed them; the next run after the fix repairs the rest."
         )
+
+
+class ObjectStoreError(ChicrimeError):
+    """The object store at LAKE_URL could not be reached, or refused a request."""
+
+
+class PublishConflictError(ObjectStoreError):
+    """Another publisher switched the store's pointer first; this publication was withdrawn."""
 
 
 class StateError(ChicrimeError):

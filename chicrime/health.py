@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from chicrime.errors import ChicrimeError
+from chicrime.remote.status import SyncStatus
 from chicrime.settings import Settings
 from chicrime.store.lake import Lake, LakeSummary
 from chicrime.store.state import IngestState, RunRecord, StateStore, wall_text
@@ -67,6 +68,12 @@ def health_report(settings: Settings, max_age_hours: float, now: dt.datetime) ->
         problems += _run_problems(last_run)
     problems += _reconcile_problems(settings, reconciled, now)
     problems += _disk_problems(settings)
+    publishing, following = _store_statuses(settings)
+    for status, doing in ((publishing, "publishing to"), (following, "following")):
+        if status is not None and status.failing_since is not None:
+            problems.append(
+                f"{doing} {status.url} has failed since {status.failing_since}: {status.error}"
+            )
     return {
         "dataset_id": settings.dataset_id,
         "soda_base_url": settings.soda_base_url,
@@ -90,10 +97,20 @@ def health_report(settings: Settings, max_age_hours: float, now: dt.datetime) ->
             "bytes": summary.bytes,
             "newest_date": wall_text(summary.max_date),
         },
+        "publish": None if publishing is None else asdict(publishing),
+        "follow": None if following is None else asdict(following),
         "healthy": not problems,
         "problems": problems,
         "max_age_hours": max_age_hours,
     }
+
+
+def _store_statuses(settings: Settings) -> tuple[SyncStatus | None, SyncStatus | None]:
+    """With LAKE_URL: what the last publish and the last follow of the store did."""
+    if settings.lake_url is None:
+        return None, None
+    layout = settings.layout
+    return SyncStatus.load(layout.publish_status), SyncStatus.load(layout.follow_status)
 
 
 def _reconcile_problems(

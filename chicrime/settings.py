@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -67,6 +68,10 @@ class Settings:
     max_delete_percent: float = 5.0
     sqlite_timeout: float = 30.0
     reconcile_days: int = 7
+    lake_url: str | None = None
+    lake_poll_seconds: float = 60.0
+    lake_retention_hours: float = 24.0
+    cache_url: str | None = field(default=None, repr=False)
 
     @property
     def layout(self) -> Layout:
@@ -76,7 +81,11 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in output, logs or stored errors."""
-        return (self.soda_app_token,) if self.soda_app_token else ()
+        return tuple(
+            secret
+            for secret in (self.soda_app_token, _password(self.cache_url))
+            if secret is not None
+        )
 
     def first_window_start(self, today: dt.date) -> dt.date:
         """Where the first run starts when no state exists: `START_DATE`, else a year ago."""
@@ -197,6 +206,30 @@ def load_settings(
             "a whole number of days from 0 (only with --reconcile) to 3650",
             defaults.reconcile_days,
         ),
+        lake_url=get(
+            "LAKE_URL",
+            _lake_url,
+            "an S3 address like s3://bucket or s3://bucket/prefix",
+            defaults.lake_url,
+        ),
+        lake_poll_seconds=get(
+            "LAKE_POLL_SECONDS",
+            _float_in(1, 86_400),
+            "seconds from 1 to 86400",
+            defaults.lake_poll_seconds,
+        ),
+        lake_retention_hours=get(
+            "LAKE_RETENTION_HOURS",
+            _float_in(0, 8760),
+            "hours from 0 to 8760",
+            defaults.lake_retention_hours,
+        ),
+        cache_url=get(
+            "CACHE_URL",
+            _cache_url,
+            "a Redis address like redis://host:6379/0 (rediss:// for TLS, unix:///path.sock)",
+            defaults.cache_url,
+        ),
     )
 
 
@@ -220,6 +253,29 @@ def _base_url(raw: str) -> str:
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", raw):
         raise ValueError(raw)
     return raw.rstrip("/")
+
+
+# S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a
+# letter or digit; the prefix (optional) is any key path without empty segments.
+_LAKE_URL = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^/\s]+)*/?")
+
+
+def _lake_url(raw: str) -> str:
+    if not _LAKE_URL.fullmatch(raw) or ".." in raw.removeprefix("s3://").split("/"):
+        raise ValueError(raw)
+    return raw.rstrip("/")
+
+
+def _cache_url(raw: str) -> str:
+    parsed = urlsplit(raw)
+    if parsed.scheme not in ("redis", "rediss", "unix") or not (parsed.hostname or parsed.path):
+        raise ValueError(raw)
+    return raw
+
+
+def _password(url: str | None) -> str | None:
+    """The password in a service URL, which must never be shown."""
+    return None if url is None else urlsplit(url).password
 
 
 def _matching(pattern: str) -> Callable[[str], str]:

@@ -152,6 +152,8 @@ def show_freshness(_path: object) -> tuple[object, object]:
         html.Div(f"Newest incident in the lake: {fresh.newest_date or '–'} (Chicago time)"),
         html.Div(f"Incidents in the lake: {fresh.rows:,}"),
     ]
+    if fresh.store_problem is not None:
+        facts.append(html.Div(f"This host {fresh.store_problem}.", className="text-danger"))
     # Errors are stored masked; masking again covers rows written before chicrime masked them.
     redact = Redactor(current().settings.secrets)
     runs = [

@@ -77,6 +77,8 @@ def freshness_note(fresh: Freshness) -> list[object]:
             ),
             ".",
         ]
+    if fresh.store_problem is not None:
+        note.append(f" This host {fresh.store_problem}.")
     return note
 
 

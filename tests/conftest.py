@@ -1,4 +1,5 @@
-"""Shared fixtures: a loopback Socrata server, settings pointing at it, lake readers."""
+"""Shared fixtures: a loopback Socrata server, settings pointing at it, lake readers, and real
+S3 (moto) and Redis servers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import polars as pl
 import pytest
@@ -16,6 +18,7 @@ from chicrime.app import PLOTLY_BUNDLE
 from chicrime.settings import Settings
 from chicrime.store.history import Observation
 from chicrime.store.schema import LAKE_SCHEMA
+from tests.servers import RedisServer, S3Server
 from tests.socrata_server import SocrataDataset, SocrataServer
 
 DATASET_ID = "ijzp-q8t2"
@@ -147,3 +150,30 @@ def needs_plotly_bundle() -> None:
     if not PLOTLY_BUNDLE.is_file():
         assert not os.environ.get("CI"), "CI needs the plotly.js bundle: make (npm) builds it"
         pytest.skip("no plotly.js bundle: `make install` builds it (needs npm)")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the calling test for `reason` (what to install); under CI=true, fail it instead."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI needs it: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 server, started, with bucket `s3_server.bucket` created. `stop()` and
+    `start()` take it away and bring it back on the same endpoint, empty (moto is in memory)."""
+    if reason := S3Server.missing():
+        unavailable(reason)
+    with S3Server() as running:
+        running.create_bucket(running.bucket)
+        yield running
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """redis-server, started, in memory only; `stop()` takes it away."""
+    if reason := RedisServer.missing():
+        unavailable(reason)
+    with RedisServer() as running:
+        yield running

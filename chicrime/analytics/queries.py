@@ -39,6 +39,7 @@ from chicrime.analytics.scan import (
     whole_lake,
 )
 from chicrime.clock import CHICAGO, utc_now
+from chicrime.remote.status import SyncStatus
 from chicrime.store.geo import read_geo_file
 from chicrime.store.hexgrid import cell_size, cells_sql
 from chicrime.store.history import check_as_of, first_run, read_history, restored_rows
@@ -158,6 +159,8 @@ class Freshness:
     rows: int
     synthetic: bool  # the last successful run wrote demo data (`chicrime demo`)
     revised_last_run: int | None  # records the last successful run revised (None: not known)
+    # With LAKE_URL, why this host cannot follow the shared store (it shows the version it has).
+    store_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -275,10 +278,11 @@ class Analytics:
     """Read-only analytics over the lake and state under `data_dir`. Safe to share by threads.
 
     Results are memoised in a diskcache under `cache_dir` (default `data_dir/cache/analytics`)
-    bounded by `cache_size_bytes`, shared by every process using that directory; `cache=False`
-    turns memoisation off. Counts come from the version's rollups where one answers exactly;
-    `rollups=False` reads only the lake files (the answers are the same). `on_query`, if
-    given, is called with a label before each DuckDB query runs (for tests and timing).
+    bounded by `cache_size_bytes`, shared by every process using that directory, or in the Redis
+    at `cache_url` (shared by every host using it); `cache=False` turns memoisation off. Counts
+    come from the version's rollups where one answers exactly; `rollups=False` reads only the
+    lake files (the answers are the same). `on_query`, if given, is called with a label before
+    each DuckDB query runs (for tests and timing).
     `clock` returns the current instant (aware, UTC; default the system clock); it decides
     which incidents count as dated in the future.
     """
@@ -290,6 +294,7 @@ class Analytics:
         cache_dir: Path | None = None,
         cache_size_bytes: int = 256 * 2**20,
         cache: bool = True,
+        cache_url: str | None = None,
         rollups: bool = True,
         on_query: Callable[[str], None] | None = None,
         clock: Callable[[], dt.datetime] | None = None,
@@ -301,7 +306,9 @@ class Analytics:
         self._files = LakeFiles(layout.lake_dir)
         self._connections = Connections(temp_directory=layout.duckdb_temp_dir)
         self._cache = (
-            ResultCache(cache_dir or layout.query_cache_dir, cache_size_bytes) if cache else None
+            ResultCache(cache_dir or layout.query_cache_dir, cache_size_bytes, cache_url)
+            if cache
+            else None
         )
         self._history = StateView(layout.state_db)
         self._on_query = on_query
@@ -369,12 +376,17 @@ class Analytics:
         """
         stats = self._lake_stats()
         last = self._history.last_success()
+        followed = SyncStatus.load(self._layout.follow_status)
         return Freshness(
             last_success_at=self._history.last_success_at(),
             newest_date=stats.last,
             rows=stats.rows,
             synthetic=last is not None and last.kind == "demo",
             revised_last_run=None if last is None else last.rows_revised,
+            store_problem=None
+            if followed is None or followed.failing_since is None
+            else f"has not been able to follow the shared store since {followed.failing_since} "
+            f"UTC; it shows the version published {followed.done_at or 'never'}",
         )
 
     def recent_runs(self, n: int = 10) -> list[RunRecord]:

@@ -345,7 +345,7 @@ class Lake:
             version = self.version()
             assert version is not None
         else:
-            self._swap_to(build_name)
+            self.switch_to(build_name)
             version = build_name
         return MergeStats(
             version=version,
@@ -394,8 +394,10 @@ class Lake:
             for path in files:
                 os.link(path, target / path.name)
 
-    def _swap_to(self, build_name: str) -> None:
-        """Point `crimes` at `build_name` atomically, then drop versions older than the previous."""
+    def switch_to(self, build_name: str) -> None:
+        """Point `crimes` at `build_name` atomically, then drop versions older than the previous.
+
+        Only while holding the run lock, with `build_name` complete beside the current version."""
         previous = self.version()
         temporary = self.root / f".crimes-{secrets.token_hex(3)}.tmp"
         with writing(self.link):

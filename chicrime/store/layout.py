@@ -3,6 +3,7 @@
 lake/crimes -> .v-...            the current lake version (a relative symlink)
 lake/.v-.../year=YYYY/month=MM/  one version's month partitions
 state/chicrime.db, ingest.lock   run history and watermarks; the run lock
+state/publish.json, follow.json  with LAKE_URL: the last publish / follow of the object store
 staging/run-NNNNNN/              a run's fetched rows until its commit
 quarantine/run-NNNNNN.jsonl      rows a run could not use, with the reason
 geo/community_areas.geojson      community-area boundaries for the map
@@ -51,6 +52,19 @@ class Layout:
     @property
     def run_lock(self) -> Path:
         return self.state_dir / "ingest.lock"
+
+    @property
+    def publish_status(self) -> Path:
+        return self.state_dir / "publish.json"
+
+    @property
+    def follow_status(self) -> Path:
+        return self.state_dir / "follow.json"
+
+    @property
+    def follow_manifest(self) -> Path:
+        """The manifest of the publication this host serves (which local file has which hash)."""
+        return self.state_dir / "follow-manifest.json"
 
     @property
     def staging_dir(self) -> Path:

@@ -1,0 +1,177 @@
+"""Following the object store at `LAKE_URL` on a web host: `chicrime serve` polls its pointer
+and switches the local lake to each new publication.
+
+A new publication is downloaded into `staging/follow/` beside the lake, every file checked
+against the size and SHA-256 its manifest gives (files the host already holds with that hash
+are hard-linked instead of downloaded), and only then moved into `lake/` and switched in with
+the same atomic symlink swap an ingestion commit makes; the boundaries and the state database
+are replaced after it. Queries keep reading the local disk. A publication that cannot be
+fetched whole is never switched to: the host keeps serving what it has, and records why (and
+since when) for `chicrime status` and the dashboard's freshness line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from chicrime.clock import utc_now
+from chicrime.errors import ObjectStoreError, RunInProgressError
+from chicrime.remote.manifest import Manifest, file_sha256, version_roots
+from chicrime.remote.objects import ObjectStore
+from chicrime.remote.publish import read_manifest, read_pointer
+from chicrime.remote.status import SyncStatus
+from chicrime.settings import Settings
+from chicrime.store.lake import Lake
+from chicrime.store.lock import run_lock
+from chicrime.store.state import utc_text
+
+__all__ = ["Follower", "Outcome", "start_following"]
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["switched", "current", "waiting", "failed", "busy"]
+
+
+class Follower:
+    """Keeps `settings.data_dir` at the publication `store` points at."""
+
+    def __init__(
+        self, settings: Settings, store: ObjectStore, clock: Callable[[], dt.datetime] = utc_now
+    ) -> None:
+        self.settings = settings
+        self.layout = settings.layout
+        self.store = store
+        self.clock = clock
+
+    def sync(self) -> Outcome:
+        """Check the pointer once and switch to a new publication if there is one.
+
+        Never raises for the store or the disk: a failure is logged and recorded in
+        `state/follow.json`, and the local lake stays as it was.
+        """
+        status = SyncStatus.load(self.layout.follow_status) or SyncStatus(url=self.store.url)
+        now = utc_text(self.clock())
+        try:
+            found = read_pointer(self.store)
+            if found is None:
+                raise ObjectStoreError(
+                    f"{self.store.url} holds no publication yet: waiting for the ingester's "
+                    "first publish (`chicrime ingest --once` with LAKE_URL set)"
+                )
+            pointer = found[0]
+            if pointer.manifest == status.manifest and self._serving(pointer.version):
+                status.succeeded(now).save(self.layout.follow_status)
+                return "current"
+            manifest = read_manifest(self.store, pointer.manifest)
+            if manifest is None:
+                raise ObjectStoreError(
+                    f"{self.store.url}: the pointer names {pointer.manifest}, which is gone"
+                )
+            with run_lock(self.layout.run_lock):
+                self._switch(manifest)
+        except RunInProgressError:
+            return "busy"
+        except (ObjectStoreError, OSError) as exc:
+            message = f"{exc}; serving the version this host has ({status.version or 'none'})"
+            log.warning("store not followed: %s", message)
+            status.failed(now, message).save(self.layout.follow_status)
+            return "waiting" if "holds no publication" in str(exc) else "failed"
+        status.succeeded(
+            now, version=pointer.version, manifest=pointer.manifest, done_at=pointer.published_at
+        ).save(self.layout.follow_status)
+        log.info("switched", extra={"version": pointer.version, "manifest": pointer.manifest})
+        return "switched"
+
+    def follow(self, stop: threading.Event) -> None:
+        """`sync` every `LAKE_POLL_SECONDS` until `stop` is set."""
+        while not stop.wait(self.settings.lake_poll_seconds):
+            self.sync()
+
+    def _serving(self, version: str) -> bool:
+        return Lake(self.layout.lake_dir).version() == version
+
+    def _switch(self, manifest: Manifest) -> None:
+        layout = self.layout
+        work = layout.staging_dir / "follow"
+        shutil.rmtree(work, ignore_errors=True)
+        held = self._held_files()
+        lake = Lake(layout.lake_dir)
+        same_version = lake.version() == manifest.version
+        lake_prefix = layout.lake_dir.relative_to(layout.data_dir).as_posix() + "/"
+        for entry in manifest.entries:
+            if same_version and entry.path.startswith(lake_prefix):
+                continue
+            target = work / entry.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            local = held.get(entry.sha256)
+            if local is not None:
+                os.link(local, target)
+                continue
+            self.store.download(entry.key, target)
+            if target.stat().st_size != entry.size or file_sha256(target) != entry.sha256:
+                raise ObjectStoreError(
+                    f"{self.store.url}/{entry.key} does not match its manifest for "
+                    f"{entry.path} (size or SHA-256): publication not switched to"
+                )
+        roots = version_roots(layout, manifest.version)
+        if not same_version:
+            (work / roots[0]).mkdir(parents=True, exist_ok=True)  # an empty lake has no files
+            for root in roots[:4]:
+                self._move_in(work / root, layout.data_dir / root)
+            lake.switch_to(manifest.version)
+        for root in roots[4:]:
+            self._move_in(work / root, layout.data_dir / root)
+        _write_json(layout.follow_manifest, manifest.to_json())
+        shutil.rmtree(work, ignore_errors=True)
+
+    def _held_files(self) -> dict[str, Path]:
+        """Files of the publication served now, by hash, that are still on disk at its size."""
+        try:
+            served = Manifest.from_json(self.layout.follow_manifest.read_bytes(), "local")
+        except (OSError, ObjectStoreError):
+            return {}
+        held: dict[str, Path] = {}
+        for entry in served.entries:
+            path = self.layout.data_dir / entry.path
+            try:
+                if path.stat().st_size == entry.size:
+                    held[entry.sha256] = path
+            except OSError:
+                continue
+        return held
+
+    @staticmethod
+    def _move_in(source: Path, target: Path) -> None:
+        """Rename a fetched file or directory into place (a leftover of an interrupted switch
+        under the same name is replaced)."""
+        if not source.exists():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+        os.replace(source, target)
+
+
+def _write_json(path: Path, body: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(body)
+    os.replace(temporary, path)
+
+
+def start_following(settings: Settings, store: ObjectStore) -> threading.Event:
+    """Sync once now, then in a background thread every `LAKE_POLL_SECONDS`; set the returned
+    event to stop it."""
+    follower = Follower(settings, store)
+    follower.sync()
+    stop = threading.Event()
+    threading.Thread(
+        target=follower.follow, args=(stop,), name="chicrime-follow", daemon=True
+    ).start()
+    return stop
