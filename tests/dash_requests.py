@@ -97,3 +97,25 @@ def inline_script_hashes(html: str) -> list[str]:
         for attributes, body in scripts
         if "application/json" not in attributes
     ]
+
+
+def overview_request(start: str, end: str) -> dict[str, object]:
+    """The overview's callback (three KPIs' values and notes, the 28-day comparison line, the
+    freshness note and the two charts) for the selection `start`..`end`."""
+    outputs = [
+        *(
+            (f"{card}-{part}", "children")
+            for card in ("kpi-incidents", "kpi-arrest-rate", "kpi-change")
+            for part in ("value", "note")
+        ),
+        ("overview-compare", "children"),
+        ("overview-freshness", "children"),
+        ("overview-series", "figure"),
+        ("overview-types", "figure"),
+    ]
+    return {
+        "output": "".join(f"..{k}.{p}." for k, p in outputs) + ".",
+        "outputs": [{"id": k, "property": p} for k, p in outputs],
+        "inputs": [{"id": "filters", "property": "data", "value": {"start": start, "end": end}}],
+        "changedPropIds": ["filters.data"],
+    }

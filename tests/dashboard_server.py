@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -33,15 +33,19 @@ def free_port() -> int:
 
 @contextmanager
 def running_dashboard(
-    data_dir: Path, log: IO[bytes] | IO[str], workers: int = 2
+    data_dir: Path,
+    log: IO[bytes] | IO[str],
+    workers: int = 2,
+    environ: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Start `chicrime serve` on `data_dir` (offline map style); yield its URL and process.
+    """Start `chicrime serve` on `data_dir` (offline map style, `environ` added to this
+    process's environment); yield its URL and process.
 
     Output goes to `log` (a pipe nobody reads would fill and stall the server). Raises
     RuntimeError if it does not answer within a minute; stops it on exit.
     """
     port = free_port()
-    env = {**os.environ, "DATA_DIR": str(data_dir), "MAP_STYLE": "white-bg"}
+    env = {**os.environ, **(environ or {}), "DATA_DIR": str(data_dir), "MAP_STYLE": "white-bg"}
     server = subprocess.Popen(
         [CHICRIME, "serve", "--port", str(port), "--workers", str(workers)],
         env=env,

@@ -26,6 +26,7 @@ import pytest
 import chicrime
 from chicrime.app import PLOTLY_BUNDLE
 from tests.conftest import needs_plotly_bundle
+from tests.dash_requests import overview_request
 from tests.dashboard_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -399,26 +400,4 @@ def router_request(pathname: str) -> dict[str, object]:
             {"id": "_pages_location", "property": "search", "value": ""},
         ],
         "changedPropIds": ["_pages_location.pathname"],
-    }
-
-
-def overview_request(start: str, end: str) -> dict[str, object]:
-    """The overview's callback (three KPIs' values and notes, the 28-day comparison line, the
-    freshness note and the two charts) for the selection `start`..`end`."""
-    outputs = [
-        *(
-            (f"{card}-{part}", "children")
-            for card in ("kpi-incidents", "kpi-arrest-rate", "kpi-change")
-            for part in ("value", "note")
-        ),
-        ("overview-compare", "children"),
-        ("overview-freshness", "children"),
-        ("overview-series", "figure"),
-        ("overview-types", "figure"),
-    ]
-    return {
-        "output": "".join(f"..{k}.{p}." for k, p in outputs) + ".",
-        "outputs": [{"id": k, "property": p} for k, p in outputs],
-        "inputs": [{"id": "filters", "property": "data", "value": {"start": start, "end": end}}],
-        "changedPropIds": ["filters.data"],
     }
