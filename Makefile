@@ -52,14 +52,15 @@ demo: $(STAMP) $(PLOTLY)
 	DATA_DIR=$(DEMO_DATA_DIR) $(BIN)/chicrime demo
 	DATA_DIR=$(DEMO_DATA_DIR) MAP_STYLE=$(DEMO_MAP_STYLE) $(BIN)/chicrime serve --host 127.0.0.1 --port 8050
 
-# Re-pin constraints.txt: what `pip install .` resolves today in a fresh venv (runtime only).
+# Re-pin constraints.txt: what `pip install '.[cloud]'` resolves today in a fresh venv (runtime
+# only, the cloud extra included).
 constraints:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(PYTHON) -m venv "$$tmp/venv" && \
-	"$$tmp/venv/bin/pip" install --quiet . && \
+	"$$tmp/venv/bin/pip" install --quiet '.[cloud]' && \
 	{ \
 	  echo "# Exact versions of chicrime's runtime dependencies, transitive ones included: the set"; \
-	  echo "# the tests run against. Made by 'make constraints' (a fresh venv, 'pip install .',"; \
+	  echo "# the tests run against. Made by 'make constraints' (a fresh venv, 'pip install .[cloud]',"; \
 	  echo "# 'pip freeze --exclude chicrime'); regenerate it rather than edit it. To deploy with it:"; \
 	  echo "#   pip install -c constraints.txt .    or    pip install -c constraints.txt chicrime-*.whl"; \
 	  echo "# pip freeze leaves out pip and setuptools (dash requires setuptools; nothing imports it)."; \

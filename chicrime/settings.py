@@ -110,7 +110,7 @@ def load_settings(
         try:
             return parse(raw)
         except ValueError:
-            raise ConfigError(name, raw, accepted) from None
+            raise ConfigError(name, _without_password(raw), accepted) from None
 
     return Settings(
         dataset_id=get(
@@ -271,6 +271,11 @@ def _cache_url(raw: str) -> str:
     if parsed.scheme not in ("redis", "rediss", "unix") or not (parsed.hostname or parsed.path):
         raise ValueError(raw)
     return raw
+
+
+def _without_password(raw: str) -> str:
+    """`raw` with the password of any URL in it masked (a bad CACHE_URL is shown in errors)."""
+    return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", raw)
 
 
 def _password(url: str | None) -> str | None:

@@ -18,6 +18,8 @@ import pytest
 
 from chicrime.store.lock import run_lock
 from tests.conftest import api_row
+from tests.dashboard_server import free_port
+from tests.servers import S3Server
 from tests.socrata_server import SocrataDataset, SocrataServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,9 +236,70 @@ def test_numeric_options_out_of_range_exit_2_naming_the_range(
     assert not (tmp_path / "data").exists()
 
 
+def test_ingest_publishes_to_lake_url_and_publish_finds_it_there(
+    upstream: SocrataServer, s3_server: S3Server, tmp_path: Path
+) -> None:
+    """With LAKE_URL, `ingest --once` publishes the version it committed; `chicrime publish`
+    then finds the store already serving it, and `status` names what was published."""
+    env = env_for(
+        upstream,
+        tmp_path,
+        **s3_server.environ(s3_server.bucket),
+        LAKE_URL=f"s3://{s3_server.bucket}/lake",
+    )
+    result = run_cli("ingest", "--once", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    version = (tmp_path / "data/lake/crimes").readlink().name
+    published = f"published {version} to s3://{s3_server.bucket}/lake: "
+    assert result.stdout.splitlines()[1].startswith(published)
+
+    again = run_cli("publish", env=env, cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (
+        0,
+        f"s3://{s3_server.bucket}/lake already serves {version}\n",
+    )
+    status = run_cli("status", env=env, cwd=tmp_path)
+    assert f"published      s3://{s3_server.bucket}/lake: {version}, published " in status.stdout
+
+
+def test_an_unreachable_store_fails_the_command_after_the_local_commit(
+    upstream: SocrataServer, tmp_path: Path
+) -> None:
+    """A store that cannot be reached fails `ingest` (exit 1) with a line naming it, after the
+    lake was committed locally; `status` is unhealthy until a publish succeeds."""
+    env = env_for(
+        upstream,
+        tmp_path,
+        LAKE_URL="s3://nowhere-bucket",
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    result = run_cli("ingest", "--once", env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.startswith("run 1: fetched 7 rows, wrote 7 (7 new)")
+    error = result.stderr.splitlines()[-1]
+    assert error.startswith("chicrime: s3://nowhere-bucket: could not read current.json: ")
+    assert error.endswith(
+        "The local lake is committed; `chicrime publish` (or the next run) publishes it."
+    )
+    status = json.loads(run_cli("status", "--json", env=env, cwd=tmp_path).stdout)
+    assert status["lake"]["rows"] == 7
+    assert status["publish"]["version"] is None
+    assert [p for p in status["problems"] if p.startswith("publishing to s3://nowhere-bucket")]
+
+
+def test_publish_without_lake_url_exits_2(tmp_path: Path) -> None:
+    """`chicrime publish` needs LAKE_URL, and says so."""
+    result = run_cli("publish", env={"DATA_DIR": str(tmp_path / "data")}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("chicrime: LAKE_URL='' is not valid: expected an S3 address")
+
+
 def test_help_and_runs_load_no_data_or_network_libraries(tmp_path: Path) -> None:
     """`chicrime --help` and `chicrime runs` answer without importing polars, httpx, stamina,
-    numpy, duckdb or dash: each command imports what it needs when it runs."""
+    numpy, duckdb, dash, boto3 or redis: each command imports what it needs when it runs."""
     probe = (
         "import sys\n"
         "from chicrime.cli import main\n"
@@ -245,7 +308,8 @@ def test_help_and_runs_load_no_data_or_network_libraries(tmp_path: Path) -> None
         "        main(argv)\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "heavy = ('polars', 'httpx', 'stamina', 'numpy', 'duckdb', 'dash', 'pyarrow')\n"
+        "heavy = ('polars', 'httpx', 'stamina', 'numpy', 'duckdb', 'dash', 'pyarrow', 'boto3',"
+        " 'redis')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     result = subprocess.run(

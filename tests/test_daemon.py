@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ from chicrime.daemon import Schedule, StopRequested, SystemdNotifier, _Daemon, n
 from chicrime.ingest.pipeline import ingest_once
 from chicrime.settings import Settings
 from tests.conftest import api_row, expected_lake, lake_rows
+from tests.servers import S3Server
 from tests.socrata_server import Fault, SocrataDataset, SocrataServer
 from tests.test_cli import CHICRIME, run_cli
 
@@ -363,3 +365,43 @@ def test_every_schedule_runs_at_once_then_after_each_run() -> None:
     assert schedule.first_run(now) == now
     assert schedule.run_after(now) == now + dt.timedelta(seconds=90)
     assert Schedule(CHICAGO_3_15).first_run(now) == dt.datetime(2024, 7, 2, 8, 15, tzinfo=dt.UTC)
+
+
+def test_each_run_publishes_and_a_lost_store_only_delays_it(
+    upstream: tuple[SocrataServer, SocrataDataset],
+    start_daemon: Callable[..., Daemon],
+    s3_server: S3Server,
+) -> None:
+    """With LAKE_URL each successful run publishes; while the store is gone the runs still
+    succeed (the failure to publish is logged), and the first run after it is back publishes
+    the current version."""
+    server, _ = upstream
+    url = f"s3://{s3_server.bucket}/lake"
+    daemon = start_daemon(
+        "--every",
+        "1",
+        SODA_BASE_URL=server.base_url,
+        LAKE_URL=url,
+        **s3_server.environ(s3_server.bucket),
+    )
+    status_file = daemon.data_dir / "state" / "publish.json"
+
+    def published() -> dict[str, object]:
+        return json.loads(status_file.read_text()) if status_file.exists() else {}
+
+    daemon.wait_for(lambda: published().get("version") is not None, "the first publish")
+    s3_server.stop()
+    daemon.wait_for(lambda: published().get("error") is not None, "a failed publish")
+    runs_while_down = successes(daemon)
+    daemon.wait_for(lambda: successes(daemon) > runs_while_down, "a run while the store is down")
+    s3_server.start()
+    s3_server.create_bucket(s3_server.bucket)
+    daemon.wait_for(lambda: published().get("error") is None, "a publish after the outage")
+    code, _ = daemon.stop()
+
+    assert code == 0
+    answer = s3_server.client().get_object(Bucket=s3_server.bucket, Key="lake/current.json")
+    pointer = json.loads(answer["Body"].read())
+    assert pointer["version"] == (daemon.data_dir / "lake" / "crimes").readlink().name
+    assert "publish failed; the next run publishes again" in daemon.output()
+    assert [status for _, status, _ in daemon.runs()] == ["success"] * len(daemon.runs())

@@ -1,5 +1,6 @@
 """The package map holds: readers never reach into the writer, the store depends on no user of
-it, and the Socrata client knows nothing of the dashboard (imports read from the source)."""
+it, the Socrata client knows nothing of the dashboard, and publishing/following the object
+store knows nothing of either front end (imports read from the source)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,24 @@ def offenders(files: list[Path], forbidden: tuple[str, ...]) -> dict[str, list[s
             ),
         ),
         (("chicrime/ingest",), ("chicrime.analytics", "chicrime.app", "chicrime.pages")),
+        (
+            ("chicrime/remote",),
+            (
+                "chicrime.ingest",
+                "chicrime.analytics",
+                "chicrime.app",
+                "chicrime.pages",
+                "chicrime.demo",
+                "chicrime.daemon",
+                "chicrime.cli",
+                "chicrime.health",
+            ),
+        ),
+        # The dashboard reads what the follower recorded, never the store itself.
+        (
+            ("chicrime/analytics", "chicrime/app", "pages"),
+            ("chicrime.remote.objects", "chicrime.remote.publish", "chicrime.remote.follow"),
+        ),
     ],
 )
 def test_layers_import_only_what_is_below_them(

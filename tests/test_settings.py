@@ -65,6 +65,10 @@ def test_every_variable_is_read_from_the_environment(tmp_path):
         "HTTP_TIMEOUT": "2.5",
         "RETRY_ATTEMPTS": "3",
         "RETRY_MAX_SECONDS": "0",
+        "LAKE_URL": "s3://chicrime-lake/chicago/",
+        "LAKE_POLL_SECONDS": "5",
+        "LAKE_RETENTION_HOURS": "0",
+        "CACHE_URL": "redis://cache.internal:6379/2",
     }
 
     settings = load_settings(environ=environ, dotenv_path=tmp_path / ".env")
@@ -83,6 +87,10 @@ def test_every_variable_is_read_from_the_environment(tmp_path):
         http_timeout=2.5,
         retry_attempts=3,
         retry_max_seconds=0.0,
+        lake_url="s3://chicrime-lake/chicago",
+        lake_poll_seconds=5.0,
+        lake_retention_hours=0.0,
+        cache_url="redis://cache.internal:6379/2",
     )
 
 
@@ -165,6 +173,13 @@ def test_app_token_never_appears_in_repr(tmp_path):
         ("LOG_LEVEL", "loud", "one of DEBUG, INFO, WARNING, ERROR"),
         ("HTTP_TIMEOUT", "0", "seconds from 1 to 3600"),
         ("HTTP_TIMEOUT", "abc", "seconds from 1 to 3600"),
+        ("LAKE_URL", "https://bucket", "an S3 address like s3://bucket or s3://bucket/prefix"),
+        ("LAKE_URL", "s3://Bucket", "an S3 address like s3://bucket or s3://bucket/prefix"),
+        ("LAKE_URL", "s3://bucket/../x", "an S3 address like s3://bucket or s3://bucket/prefix"),
+        ("LAKE_URL", "s3://bucket//x", "an S3 address like s3://bucket or s3://bucket/prefix"),
+        ("LAKE_POLL_SECONDS", "0", "seconds from 1 to 86400"),
+        ("LAKE_RETENTION_HOURS", "-1", "hours from 0 to 8760"),
+        ("CACHE_URL", "http://cache:6379", "a Redis address like redis://host:6379/0"),
     ],
 )
 def test_bad_value_raises_config_error_naming_variable_and_form(
@@ -178,6 +193,23 @@ def test_bad_value_raises_config_error_naming_variable_and_form(
     assert message.startswith(f"{variable}={value!r} is not valid: expected {accepted}")
     assert caught.value.variable == variable
     assert caught.value.exit_code == 2
+
+
+def test_cache_url_password_is_a_secret_even_in_errors(tmp_path):
+    """The password in CACHE_URL is one of the settings' secrets (masked in output and logs),
+    and a CACHE_URL refused for its form is shown with the password masked."""
+    settings = load_settings(
+        environ={"CACHE_URL": "redis://:hunter2@cache:6379/0", "SODA_APP_TOKEN": "t0ken"},
+        dotenv_path=tmp_path / ".env",
+    )
+    assert settings.secrets == ("t0ken", "hunter2")
+    assert "hunter2" not in repr(settings)
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            environ={"CACHE_URL": "http://user:hunter2@cache:6379"}, dotenv_path=tmp_path / ".env"
+        )
+    assert str(caught.value).startswith("CACHE_URL='http://user:***@cache:6379' is not valid")
 
 
 def test_bad_value_in_dotenv_file_raises_config_error(tmp_path):

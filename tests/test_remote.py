@@ -1,0 +1,551 @@
+"""Publishing the lake to an object store and following it, against a real S3 server (moto)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import ClassVar
+
+import polars as pl
+import pytest
+
+from chicrime.analytics import Analytics
+from chicrime.demo import write_demo_lake
+from chicrime.errors import ObjectStoreError, PublishConflictError
+from chicrime.health import health_report
+from chicrime.ingest.records import normalise
+from chicrime.remote.follow import Follower
+from chicrime.remote.manifest import Manifest
+from chicrime.remote.objects import ObjectStore
+from chicrime.remote.publish import Published, expire, publish, read_manifest, read_pointer
+from chicrime.remote.status import SyncStatus
+from chicrime.settings import Settings, load_settings
+from chicrime.store.facts import facts_path
+from chicrime.store.history import history_dir
+from chicrime.store.lake import Lake
+from chicrime.store.rollups import rollups_dir
+from chicrime.store.staging import Staging
+from chicrime.store.state import StateStore
+from tests.conftest import api_row, observed
+from tests.servers import S3Server
+
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+PREFIX = "chicago/lake"
+_STAGINGS = itertools.count(1)
+
+
+def clock() -> dt.datetime:
+    return NOW
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo lake (three month partitions, one run), written once and copied per test."""
+    directory = tmp_path_factory.mktemp("demo") / "data"
+    write_demo_lake(
+        Settings(data_dir=directory),
+        start=dt.date(2024, 4, 20),
+        end=dt.date(2024, 6, 3),
+        seed=1,
+        revision_days=0,
+        clock=clock,
+    )
+    return directory
+
+
+def url(s3: S3Server) -> str:
+    return f"s3://{s3.bucket}/{PREFIX}"
+
+
+def host(
+    path: Path, s3: S3Server, retention_hours: float = 24, lake: Path | None = None
+) -> Settings:
+    """Settings of a host whose DATA_DIR is `path`, a copy of `lake` when given."""
+    if lake is not None:
+        shutil.copytree(lake, path, symlinks=True)
+    return load_settings(
+        {"DATA_DIR": str(path), "LAKE_URL": url(s3), "LAKE_RETENTION_HOURS": str(retention_hours)},
+        None,
+    )
+
+
+def store_of(s3: S3Server) -> ObjectStore:
+    return ObjectStore(url(s3), client=s3.client())
+
+
+class CountingStore(ObjectStore):
+    """An ObjectStore that records the keys it downloads."""
+
+    def __init__(self, address: str, client: object) -> None:
+        super().__init__(address, client=client)
+        self.downloads: list[str] = []
+
+    def download(self, key: str, path: Path) -> None:
+        self.downloads.append(key)
+        super().download(key, path)
+
+
+def change(settings: Settings, *ids: int, day: str = "2024-04-25") -> str:
+    """Commit one new record per id dated `day` to the lake (one partition rewritten); the new
+    version."""
+    staging = Staging(settings.data_dir.parent / f"staging-{next(_STAGINGS)}")
+    rows = [api_row(i, f"{day}T10:00:00.000") for i in ids]
+    raw = pl.DataFrame(
+        [{k: str(v).lower() if isinstance(v, bool) else v for k, v in r.items()} for r in rows]
+    )
+    staging.add(normalise(raw).rows)
+    lake = Lake(settings.layout.lake_dir)
+    lake.commit(staging, lake.plan_merge(staging, ()), label="t", observation=observed())
+    version = lake.version()
+    assert version is not None
+    return version
+
+
+def version_of(settings: Settings) -> str | None:
+    return Lake(settings.layout.lake_dir).version()
+
+
+def version_files(settings: Settings, version: str) -> dict[str, str]:
+    """sha256 of every file of `version` (partitions, facts, rollups, history) and the geo files,
+    by path relative to its root."""
+    lake = settings.layout.lake_dir
+    found: dict[str, str] = {}
+    for root in (lake / version, rollups_dir(lake, version), history_dir(lake, version)):
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            found[f"{root.name.replace(version, 'V')}/{path.relative_to(root)}"] = sha(path)
+    for path in (
+        facts_path(lake, version),
+        settings.layout.community_areas,
+        settings.layout.population,
+    ):
+        found[path.name.replace(version, "V")] = sha(path)
+    return found
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def last_run_id(settings: Settings) -> int:
+    state = StateStore(settings.layout.state_db, readonly=True)
+    try:
+        return state.recent_runs(1)[0].run_id
+    finally:
+        state.close()
+
+
+def current_manifest(store: ObjectStore) -> tuple[str, Manifest]:
+    found = read_pointer(store)
+    assert found is not None
+    manifest = read_manifest(store, found[0].manifest)
+    assert manifest is not None
+    return found[0].manifest, manifest
+
+
+def manifest_keys(store: ObjectStore) -> list[str]:
+    return sorted(o.key for o in store.objects("manifests/"))
+
+
+def tree(root: Path) -> dict[str, int]:
+    """Every path under `root` with its inode: what a test must find untouched."""
+    return {str(p.relative_to(root)): p.lstat().st_ino for p in sorted(root.rglob("*"))}
+
+
+def test_a_follower_serves_exactly_what_was_published(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path
+) -> None:
+    """The follower's lake, geo files and run history equal the publisher's; syncs and
+    publishes of unchanged content do nothing."""
+    publisher = host(tmp_path / "ingester", s3_server, lake=demo_dir)
+    follower = host(tmp_path / "web", s3_server)
+    version = version_of(publisher)
+    assert version is not None
+
+    published = publish(publisher, store_of(s3_server), clock=clock)
+    assert (published.version, published.changed) == (version, True)
+    assert published.files_uploaded == len(
+        {e.sha256 for e in current_manifest(store_of(s3_server))[1].entries}
+    )
+    web = Follower(follower, store_of(s3_server), clock=clock)
+
+    assert web.sync() == "switched"
+    assert os.readlink(follower.layout.lake_dir / "crimes") == version
+    assert version_files(follower, version) == version_files(publisher, version)
+    assert last_run_id(follower) == last_run_id(publisher) == 1
+    assert Lake(follower.layout.lake_dir).summary().rows == (
+        Lake(publisher.layout.lake_dir).summary().rows
+    )
+    followed = SyncStatus.load(follower.layout.follow_status)
+    assert followed is not None
+    assert (followed.version, followed.manifest, followed.failing_since) == (
+        version,
+        published.manifest,
+        None,
+    )
+    assert web.sync() == "current"
+
+    again = publish(publisher, store_of(s3_server), clock=clock)
+    assert again == Published(version, published.manifest, False, 0, 0, 0)
+    assert manifest_keys(store_of(s3_server)) == [published.manifest]
+
+
+def test_a_new_version_moves_only_the_files_that_changed(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path
+) -> None:
+    """The second publish uploads only new content and the follower downloads only that,
+    hard-linking the files it already holds."""
+    publisher = host(tmp_path / "ingester", s3_server, lake=demo_dir)
+    follower = host(tmp_path / "web", s3_server)
+    store = CountingStore(url(s3_server), s3_server.client())
+    web = Follower(follower, store, clock=clock)
+    first = publish(publisher, store_of(s3_server), clock=clock)
+    assert web.sync() == "switched"
+    _, old = current_manifest(store)
+    assert len(store.downloads) == len(old.entries)
+
+    new_version = change(publisher, 1, 2)
+    second = publish(publisher, store_of(s3_server), clock=clock)
+    _, new = current_manifest(store)
+    old_hashes = {e.sha256 for e in old.entries}
+    fresh = [e for e in new.entries if e.sha256 not in old_hashes]
+    parquet = [e for e in new.entries if e.path.startswith(f"lake/{new_version}/")]
+    assert (second.version, second.changed) == (new_version, True)
+    assert second.files_uploaded == len({e.sha256 for e in fresh}) == len(fresh)
+    assert second.bytes_uploaded == sum(e.size for e in fresh)
+    assert [e.path for e in parquet if e.sha256 not in old_hashes] == [
+        f"lake/{new_version}/year=2024/month=04/part-t.parquet"
+    ]
+    assert len(parquet) == 3
+    assert first.version != new_version
+
+    store.downloads.clear()
+    assert web.sync() == "switched"
+    assert sorted(store.downloads) == sorted(e.key for e in fresh)
+    assert os.readlink(follower.layout.lake_dir / "crimes") == new_version
+    assert version_files(follower, new_version) == version_files(publisher, new_version)
+    lake = follower.layout.lake_dir
+    kept = [e for e in parquet if e.sha256 in old_hashes]
+    assert len(kept) == 2
+    for entry in kept:
+        inside = Path(entry.path).relative_to(f"lake/{new_version}")
+        assert (lake / new_version / inside).stat().st_ino == (
+            (lake / first.version / inside).stat().st_ino
+        ), entry.path
+
+
+@pytest.mark.parametrize("earlier", [False, True], ids=["empty-store", "after-a-publication"])
+def test_of_two_racing_publishers_exactly_one_switches(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path, earlier: bool
+) -> None:
+    """Both read the same pointer; B switches first, A's switch fails, A withdraws its manifest
+    and raises PublishConflictError; neither lake changes, and A's next publish succeeds."""
+    a = host(tmp_path / "a", s3_server, lake=demo_dir)
+    b = host(tmp_path / "b", s3_server, lake=demo_dir)
+    before: list[str] = []
+    if earlier:
+        before = [publish(a, store_of(s3_server), clock=clock).manifest]
+    version_a = change(a, 1)
+    version_b = change(b, 2)
+    assert version_a != version_b
+    won: list[Published] = []
+
+    class RacedStore(ObjectStore):
+        """A's store: B publishes in full just before A's pointer switch."""
+
+        manifests: ClassVar[list[str]] = []
+
+        def write(
+            self, key: str, body: bytes, *, if_match: str | None = None, if_absent: bool = False
+        ) -> str:
+            if key.startswith("manifests/"):
+                self.manifests.append(key)
+            if key == "current.json" and not won:
+                won.append(publish(b, store_of(s3_server), clock=clock))
+            return super().write(key, body, if_match=if_match, if_absent=if_absent)
+
+    raced = RacedStore(url(s3_server), client=s3_server.client())
+    with pytest.raises(PublishConflictError, match=f"it now serves {version_b}"):
+        publish(a, raced, clock=clock)
+
+    store = store_of(s3_server)
+    (b_published,) = won
+    assert (b_published.version, b_published.changed) == (version_b, True)
+    pointer = read_pointer(store)
+    assert pointer is not None
+    assert (pointer[0].manifest, pointer[0].version) == (b_published.manifest, version_b)
+    (withdrawn,) = raced.manifests
+    assert withdrawn != b_published.manifest
+    assert withdrawn not in manifest_keys(store)
+    assert manifest_keys(store) == sorted([*before, b_published.manifest])
+    assert (version_of(a), version_of(b)) == (version_a, version_b)
+    status = SyncStatus.load(a.layout.publish_status)
+    assert status is not None
+    assert status.failing_since == "2026-11-27T12:00:00Z"
+    assert status.error is not None
+    assert "another publisher" in status.error
+
+    again = publish(a, store_of(s3_server), clock=clock)
+    assert (again.version, again.changed) == (version_a, True)
+    key, manifest = current_manifest(store)
+    assert (key, manifest.version) == (again.manifest, version_a)
+    status = SyncStatus.load(a.layout.publish_status)
+    assert status is not None
+    assert (status.error, status.failing_since, status.manifest) == (None, None, again.manifest)
+
+
+@pytest.mark.parametrize("damage", ["deleted", "overwritten"])
+def test_a_publication_that_cannot_be_fetched_whole_is_never_switched_to(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path, damage: str
+) -> None:
+    """A missing or altered object fails the sync, names the object, and leaves the lake on the
+    old version with nothing of the new one in lake/; once it is mended the sync switches."""
+    publisher = host(tmp_path / "ingester", s3_server, lake=demo_dir)
+    follower = host(tmp_path / "web", s3_server)
+    web = Follower(follower, store_of(s3_server), clock=clock)
+    old_version = publish(publisher, store_of(s3_server), clock=clock).version
+    _, old = current_manifest(store_of(s3_server))
+    assert web.sync() == "switched"
+    new_version = change(publisher, 1)
+    publish(publisher, store_of(s3_server), clock=clock)
+    _, new = current_manifest(store_of(s3_server))
+    (torn,) = [
+        e
+        for e in new.entries
+        if e.path.startswith(f"lake/{new_version}/")
+        and e.sha256 not in {o.sha256 for o in old.entries}
+    ]
+    s3 = s3_server.client()
+    if damage == "deleted":
+        s3.delete_object(Bucket=s3_server.bucket, Key=f"{PREFIX}/{torn.key}")
+    else:
+        s3.put_object(Bucket=s3_server.bucket, Key=f"{PREFIX}/{torn.key}", Body=b"not parquet")
+    lake_before = tree(follower.layout.lake_dir)
+
+    assert web.sync() == "failed"
+    assert os.readlink(follower.layout.lake_dir / "crimes") == old_version
+    assert tree(follower.layout.lake_dir) == lake_before
+    assert not [p for p in follower.layout.lake_dir.iterdir() if new_version in p.name]
+    status = SyncStatus.load(follower.layout.follow_status)
+    assert status is not None
+    assert status.failing_since == "2026-11-27T12:00:00Z"
+    assert status.error is not None
+    assert torn.key in status.error
+    assert status.version == old_version
+
+    s3.put_object(
+        Bucket=s3_server.bucket,
+        Key=f"{PREFIX}/{torn.key}",
+        Body=(publisher.data_dir / torn.path).read_bytes(),
+    )
+    assert web.sync() == "switched"
+    assert os.readlink(follower.layout.lake_dir / "crimes") == new_version
+    assert version_files(follower, new_version) == version_files(publisher, new_version)
+    status = SyncStatus.load(follower.layout.follow_status)
+    assert status is not None
+    assert (status.failing_since, status.error, status.version) == (None, None, new_version)
+
+
+def test_a_follower_keeps_serving_while_the_store_is_away(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path
+) -> None:
+    """With the store gone the sync fails, the lake stays readable and unchanged, and status,
+    health and freshness say so; when the store is back the follower switches again."""
+    publisher = host(tmp_path / "ingester", s3_server, lake=demo_dir)
+    follower = host(tmp_path / "web", s3_server)
+    store = store_of(s3_server)
+    web = Follower(follower, store, clock=clock)
+    version = publish(publisher, store, clock=clock).version
+    assert web.sync() == "switched"
+    rows = Lake(follower.layout.lake_dir).summary().rows
+    assert rows > 0
+
+    s3_server.stop()
+    assert web.sync() == "failed"
+    assert Lake(follower.layout.lake_dir).summary() == Lake(publisher.layout.lake_dir).summary()
+    assert Lake(follower.layout.lake_dir).summary().rows == rows
+    assert version_of(follower) == version
+    status = SyncStatus.load(follower.layout.follow_status)
+    assert status is not None
+    assert status.failing_since == "2026-11-27T12:00:00Z"
+    report = health_report(follower, 36, NOW)
+    following = [p for p in report["problems"] if p.startswith("following s3://")]
+    assert len(following) == 1, report["problems"]
+    assert following[0].startswith(f"following {url(s3_server)} has failed since 2026-11-27")
+    assert report["follow"]["failing_since"] == "2026-11-27T12:00:00Z"
+    assert report["lake"]["rows"] == rows
+    freshness = Analytics(follower.data_dir, cache=False).freshness()
+    assert freshness.rows == rows
+    assert freshness.store_problem is not None
+    assert "has not been able to follow" in freshness.store_problem
+
+    s3_server.start()
+    s3_server.create_bucket(s3_server.bucket)
+    assert web.sync() == "waiting"
+    republished = publish(publisher, store_of(s3_server), clock=clock)
+    assert (republished.version, republished.changed) == (version, True)
+    assert web.sync() == "switched"
+    assert version_of(follower) == version
+    status = SyncStatus.load(follower.layout.follow_status)
+    assert status is not None
+    assert (status.failing_since, status.manifest) == (None, republished.manifest)
+    assert Analytics(follower.data_dir, cache=False).freshness().store_problem is None
+
+
+def test_retention_keeps_the_current_publication_and_what_it_uses(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path
+) -> None:
+    """With zero retention only the current manifest and its objects remain after three
+    publications; with 24 h nothing is deleted; `expire` keeps a manifest whose successor is
+    newer than the cutoff."""
+    # The clock runs an hour ahead of the store's own time, a minute further each call.
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    ticks = itertools.count()
+
+    def ahead() -> dt.datetime:
+        return start + dt.timedelta(minutes=next(ticks))
+
+    store = store_of(s3_server)
+
+    def publish_three(settings: Settings) -> list[tuple[Published, Manifest]]:
+        done = []
+        for n in range(3):
+            if n:
+                change(settings, 10 + n, day=f"2024-0{3 + n}-25")
+            if n == 2:
+                time.sleep(1.1)  # the store's times are whole seconds: the third is a later one
+            published = publish(settings, store, clock=ahead)
+            assert (published.changed, published.version) == (True, version_of(settings))
+            done.append((published, current_manifest(store)[1]))
+        return done
+
+    # 24 hours: every manifest and object stays.
+    keeping = host(tmp_path / "keeping", s3_server, retention_hours=24, lake=demo_dir)
+    kept = publish_three(keeping)
+    assert [p.expired for p, _ in kept] == [0, 0, 0]
+    assert manifest_keys(store) == sorted(p.manifest for p, _ in kept)
+    all_objects = {e.key for _, m in kept for e in m.entries}
+    assert {o.key for o in store.objects("objects/")} == all_objects
+
+    # `expire` with the cutoff at the last manifest's own time: the first has a successor
+    # older than the cutoff and goes, the second's successor is not older and it stays.
+    listed = sorted(store.objects("manifests/"), key=lambda m: (m.modified, m.key))
+    assert [m.key for m in listed] == [p.manifest for p, _ in kept]
+    assert listed[0].modified <= listed[1].modified < listed[2].modified
+    only_first = {e.key for e in kept[0][1].entries} - {
+        e.key for _, m in kept[1:] for e in m.entries
+    }
+    assert only_first
+    assert expire(store, 0, listed[2].modified) == 1 + len(only_first)
+    assert manifest_keys(store) == sorted(p.manifest for p, _ in kept[1:])
+    assert {o.key for o in store.objects("objects/")} == all_objects - only_first
+
+    # Zero hours, on a store of its own: after each publish only the current one is left.
+    s3_server.create_bucket(other := f"{s3_server.bucket}-zero")
+    store = ObjectStore(f"s3://{other}/{PREFIX}", client=s3_server.client())
+    zero = load_settings(
+        {
+            "DATA_DIR": str(tmp_path / "zero"),
+            "LAKE_URL": f"s3://{other}/{PREFIX}",
+            "LAKE_RETENTION_HOURS": "0",
+        },
+        None,
+    )
+    shutil.copytree(demo_dir, zero.data_dir, symlinks=True)
+    done = publish_three(zero)
+    gone = [
+        1 + len({e.key for e in before.entries} - {e.key for e in after.entries})
+        for (_, before), (_, after) in itertools.pairwise(m for m in done)
+    ]
+    assert [p.expired for p, _ in done] == [0, *gone]
+    last, manifest = done[-1]
+    assert manifest_keys(store) == [last.manifest]
+    stored = {o.key for o in store.objects("objects/")}
+    assert stored == {e.key for e in manifest.entries}
+
+
+HASH = "a" * 64
+VALID = {
+    "format": 1,
+    "version": ".v-x",
+    "files": [["lake/.v-x/year=2024/month=01/p.parquet", HASH, 1]],
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "digest"),
+    [
+        ("../evil", HASH),
+        ("lake/.v-x/../../etc", HASH),
+        ("/abs", HASH),
+        ("lake/.v-y/year=2024/month=01/p.parquet", HASH),
+        ("lake/.v-x/year=2024/month=01/p.parquet", "A" * 64),
+        ("lake/.v-x/year=2024/month=01/p.parquet", "../" + "a" * 61),
+    ],
+)
+def test_a_manifest_outside_what_a_publication_may_hold_is_refused(path: str, digest: str) -> None:
+    """Paths escaping DATA_DIR or the version, and malformed hashes, raise ObjectStoreError."""
+    assert Manifest.from_json(json.dumps(VALID).encode(), "ok").entries[0].sha256 == HASH
+    hostile = {**VALID, "files": [[path, digest, 1]]}
+    with pytest.raises(ObjectStoreError, match=r"s3://b/m\.json is not a chicrime manifest"):
+        Manifest.from_json(json.dumps(hostile).encode(), "s3://b/m.json")
+
+
+def test_a_follower_pointed_at_a_hostile_manifest_writes_nothing_outside_data_dir(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path
+) -> None:
+    """A pointer to a manifest naming `../evil` fails the sync; nothing lands outside DATA_DIR
+    and the lake stays on its version."""
+    follower = host(tmp_path / "web" / "data", s3_server, lake=demo_dir)
+    version = version_of(follower)
+    body = b"evil"
+    digest = hashlib.sha256(body).hexdigest()
+    s3 = s3_server.client()
+    s3.put_object(Bucket=s3_server.bucket, Key=f"{PREFIX}/objects/{digest[:2]}/{digest}", Body=body)
+    # Each path, joined to DATA_DIR/staging/follow, would land in tmp_path: outside DATA_DIR.
+    escapes = ("../../../evil", "lake/.v-evil/../../../../../evil2", str(tmp_path / "evil3"))
+    manifest = {
+        "format": 1,
+        "version": ".v-evil",
+        "files": [[path, digest, len(body)] for path in escapes],
+    }
+    s3.put_object(
+        Bucket=s3_server.bucket, Key=f"{PREFIX}/manifests/evil.json", Body=json.dumps(manifest)
+    )
+    pointer = {"manifest": "manifests/evil.json", "version": ".v-evil", "published_at": "x"}
+    s3.put_object(Bucket=s3_server.bucket, Key=f"{PREFIX}/current.json", Body=json.dumps(pointer))
+    outside = {p for p in tree(tmp_path) if not p.startswith("web/data")}
+    inside = tree(follower.layout.lake_dir)
+
+    assert Follower(follower, store_of(s3_server), clock=clock).sync() == "failed"
+    assert {p for p in tree(tmp_path) if not p.startswith("web/data")} == outside
+    assert not [p for p in ("evil", "evil2", "evil3") if (tmp_path / p).exists()]
+    assert tree(follower.layout.lake_dir) == inside
+    assert version_of(follower) == version
+    status = SyncStatus.load(follower.layout.follow_status)
+    assert status is not None
+    assert status.error is not None
+    assert "is not a chicrime manifest" in status.error
+
+
+def test_an_empty_store_leaves_the_lake_alone(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path
+) -> None:
+    """Before the first publication a sync waits and touches nothing in lake/."""
+    follower = host(tmp_path / "web", s3_server, lake=demo_dir)
+    before = tree(follower.layout.lake_dir)
+    version = version_of(follower)
+
+    assert Follower(follower, store_of(s3_server), clock=clock).sync() == "waiting"
+    assert Follower(follower, store_of(s3_server), clock=clock).sync() == "waiting"
+    assert tree(follower.layout.lake_dir) == before
+    assert version_of(follower) == version
+    status = SyncStatus.load(follower.layout.follow_status)
+    assert status is not None
+    assert status.error is not None
+    assert "holds no publication yet" in status.error
