@@ -18,6 +18,7 @@ from chicrime.app.context import (
     selection,
 )
 from chicrime.app.widgets import chart, kpi_outputs, kpi_row, kpi_texts, page_heading
+from chicrime.clock import utc_shown
 
 _KPIS = (ids.KPI_INCIDENTS, ids.KPI_ARREST_RATE, ids.KPI_CHANGE)
 _KINDS = ("incidents", "arrest_rate", "change")
@@ -61,7 +62,7 @@ def show_kpis(query: object) -> tuple[object, ...]:
 def freshness_note(fresh: Freshness) -> list[object]:
     """When the data was last refreshed, and how many records that run revised (a link to
     /changes)."""
-    when = (fresh.last_success_at or "never").replace("T", " ").replace("Z", " UTC")
+    when = utc_shown(fresh.last_success_at)
     note: list[object] = [
         f"Data refreshed {when}; newest incident {fresh.newest_date:%d %b %Y %H:%M}."
         if fresh.newest_date

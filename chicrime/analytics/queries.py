@@ -38,7 +38,7 @@ from chicrime.analytics.scan import (
     selection,
     whole_lake,
 )
-from chicrime.clock import CHICAGO, utc_now
+from chicrime.clock import CHICAGO, utc_now, utc_shown
 from chicrime.remote.status import SyncStatus
 from chicrime.store.geo import read_geo_file
 from chicrime.store.hexgrid import cell_size, cells_sql
@@ -385,8 +385,9 @@ class Analytics:
             revised_last_run=None if last is None else last.rows_revised,
             store_problem=None
             if followed is None or followed.failing_since is None
-            else f"has not been able to follow the shared store since {followed.failing_since} "
-            f"UTC; it shows the version published {followed.done_at or 'never'}",
+            else f"has not been able to follow the shared store since "
+            f"{utc_shown(followed.failing_since)}; it shows the version published "
+            f"{utc_shown(followed.done_at)}",
         )
 
     def recent_runs(self, n: int = 10) -> list[RunRecord]:
