@@ -42,7 +42,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +59,7 @@ from chicrime.demo import DEMO_KIND, FIRST_DAY, REVISION_DAYS, month_rows  # noq
 from chicrime.demo_revisions import CANDIDATE_DAYS, LATE_DAYS, DailyEdits, daily_edits  # noqa: E402
 from chicrime.remote.follow import Follower  # noqa: E402
 from chicrime.remote.objects import ObjectStore  # noqa: E402
-from chicrime.remote.publish import Published, publish, read_manifest  # noqa: E402
+from chicrime.remote.publish import Published, publish, read_manifest, read_pointer  # noqa: E402
 from chicrime.settings import Settings  # noqa: E402
 from chicrime.store.lake import Lake  # noqa: E402
 from chicrime.store.run import Committed, writer_run  # noqa: E402
@@ -208,6 +208,33 @@ def wait_for_count(
             cancel.wait(POLL_INTERVAL)
 
 
+def kind_of(path: str) -> str:
+    """What a publication's file is, by its path under DATA_DIR."""
+    parts = path.split("/")
+    if parts[0] != "lake":
+        return {"state": "state db", "geo": "boundaries"}.get(parts[0], parts[0])
+    for prefix, kind in ((".rollups.", "rollups"), (".history.", "history"), (".facts.", "facts")):
+        if parts[1].startswith(prefix):
+            return kind
+    return "partitions"
+
+
+def uploaded_by_kind(store: ObjectStore, before: str, after: str) -> dict[str, tuple[int, int]]:
+    """Files and bytes of publication `after` that `before` did not hold (what `publish`
+    uploads), by kind of file."""
+    old, new = read_manifest(store, before), read_manifest(store, after)
+    assert old is not None
+    assert new is not None
+    seen = {entry.sha256 for entry in old.entries}
+    kinds: dict[str, tuple[int, int]] = {}
+    for entry in new.entries:
+        if entry.sha256 not in seen:
+            seen.add(entry.sha256)
+            files, size = kinds.get(kind_of(entry.path), (0, 0))
+            kinds[kind_of(entry.path)] = (files + 1, size + entry.size)
+    return kinds
+
+
 @dataclass
 class Propagation:
     day: dt.date
@@ -218,6 +245,7 @@ class Propagation:
     publish_s: float
     files_uploaded: int
     bytes_uploaded: int
+    uploaded: dict[str, tuple[int, int]]  # files and bytes uploaded, by kind of file
     after_publish_s: float  # publish returned → both hosts show the new count
     after_commit_s: float  # commit started → the same
     per_host_s: list[float]  # publish returned → each host shows it
@@ -323,6 +351,179 @@ def cache_latency(
     return results
 
 
+# -- the steps -------------------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    """The servers, the store and the scratch directories of one run."""
+
+    source: Path  # the demo lake measured (never written)
+    work: Path  # scratch: the publisher's copy, the hosts' DATA_DIRs, logs
+    s3: S3Server
+    redis: RedisServer
+    url: str  # LAKE_URL
+    store: ObjectStore
+
+    @property
+    def ingester(self) -> Path:
+        return self.work / "ingester"
+
+    def host_dir(self, host: str) -> Path:
+        return self.work / host
+
+    def log_tail(self, host: str) -> str:
+        text = (self.work / f"{host}.log").read_text(errors="replace")
+        return f"--- {host}'s log, last lines:\n{text[-3000:]}"
+
+
+@dataclass
+class Upload:
+    first: Published
+    first_s: float
+    unchanged_s: float
+    manifest_files: int
+    manifest_bytes: int
+
+
+def measure_upload(bench: Bench) -> Upload:
+    settings = lake_settings(bench.ingester, bench.url)
+    began = time.perf_counter()
+    first = publish(settings, bench.store)
+    first_s = time.perf_counter() - began
+    manifest = read_manifest(bench.store, first.manifest)
+    assert manifest is not None
+    print(
+        f"first publish: {first_s:.2f} s, {first.files_uploaded} files, "
+        f"{first.bytes_uploaded / MB:.1f} MB",
+        flush=True,
+    )
+    began = time.perf_counter()
+    again = publish(settings, bench.store)
+    unchanged_s = time.perf_counter() - began
+    if again.changed or again.files_uploaded:
+        raise SystemExit(f"the unchanged re-publish uploaded something: {again}")
+    print(f"unchanged re-publish: {unchanged_s:.2f} s", flush=True)
+    return Upload(
+        first, first_s, unchanged_s, len(manifest.entries), sum(e.size for e in manifest.entries)
+    )
+
+
+def measure_download(bench: Bench) -> dict[str, float]:
+    """Seconds each host's first sync took (into an empty DATA_DIR)."""
+    took: dict[str, float] = {}
+    for host in HOSTS:
+        began = time.perf_counter()
+        outcome = Follower(lake_settings(bench.host_dir(host), bench.url), bench.store).sync()
+        took[host] = time.perf_counter() - began
+        if outcome != "switched":
+            raise SystemExit(f"{host}: the first sync did not switch ({outcome})")
+        print(f"{host} first sync: {took[host]:.2f} s", flush=True)
+    return took
+
+
+def measure_propagation(bench: Bench, repeats: int, timeout: float) -> list[Propagation]:
+    """`repeats` small commits on the publisher, each published, until both hosts show it."""
+    settings = lake_settings(bench.ingester, bench.url)
+    reference = Analytics(bench.ingester, cache=False)
+    span = reference.date_range()
+    assert span is not None
+    whole = (span[0].isoformat(), span[1].isoformat())
+    everything = Filters(start=span[0], end=span[1])
+    count = reference.kpis(everything).incidents
+    days = RevisionDays(Lake(settings.layout.lake_dir), span[0], span[1], DEMO_SEED)
+    environ = {**bench.s3.environ(bench.s3.bucket), "LAKE_URL": bench.url, "LAKE_POLL_SECONDS": "1"}
+    results: list[Propagation] = []
+    cancel = threading.Event()
+    with ExitStack() as servers:
+        urls = []
+        for host in HOSTS:
+            log = servers.enter_context((bench.work / f"{host}.log").open("w"))
+            dashboard = running_dashboard(bench.host_dir(host), log, 1, environ)
+            urls.append(servers.enter_context(dashboard)[0])
+        pool = servers.enter_context(concurrent.futures.ThreadPoolExecutor(len(urls)))
+        servers.callback(cancel.set)  # runs first: the pool's threads stop waiting
+
+        def all_show(expected: int) -> list[Wait]:
+            waits = [
+                pool.submit(wait_for_count, url, whole, f"{expected:,}", timeout, cancel)
+                for url in urls
+            ]
+            try:
+                return [wait.result() for wait in waits]
+            except TimeoutError as exc:
+                logs = "\n".join(bench.log_tail(host) for host in HOSTS)
+                raise SystemExit(f"{exc}\n{logs}") from None
+
+        all_show(count)  # both serve the first publication
+        pointer = read_pointer(bench.store)
+        assert pointer is not None
+        published = Published(pointer[0].version, pointer[0].manifest, False, 0, 0, 0)
+        for _ in range(repeats):
+            day, edits, change = days.next()
+            commit_started = time.perf_counter()
+            committed = commit_day(settings, day, edits)
+            publish_started = time.perf_counter()
+            previous = published.manifest
+            published = publish(settings, bench.store)
+            published_at = time.perf_counter()
+            count += change
+            done = all_show(count)
+            both = max(wait.seen_at for wait in done)
+            totals = committed.totals
+            if totals.rows_new - totals.rows_deleted != change:
+                raise SystemExit(f"the commit of {day}'s revisions changed the count unexpectedly")
+            if reference.kpis(everything).incidents != count:
+                raise SystemExit(f"the publisher does not count {count:,} incidents after {day}")
+            results.append(
+                Propagation(
+                    day=day,
+                    upserted=edits.upserts.height,
+                    removed=len(edits.removed),
+                    partitions=totals.partitions_rewritten,
+                    commit_s=publish_started - commit_started,
+                    publish_s=published_at - publish_started,
+                    files_uploaded=published.files_uploaded,
+                    bytes_uploaded=published.bytes_uploaded,
+                    uploaded=uploaded_by_kind(bench.store, previous, published.manifest),
+                    after_publish_s=both - published_at,
+                    after_commit_s=both - commit_started,
+                    per_host_s=[wait.seen_at - published_at for wait in done],
+                    requests=sum(wait.requests for wait in done),
+                    failures=sum(wait.failures for wait in done),
+                )
+            )
+            print(
+                f"commit {len(results)} (revisions of {day}): commit "
+                f"{results[-1].commit_s:.2f} s, publish {results[-1].publish_s:.2f} s, both "
+                f"hosts serving {results[-1].after_publish_s:.2f} s after publish",
+                flush=True,
+            )
+    return results
+
+
+@dataclass
+class CacheRun:
+    latencies: dict[str, Latencies]
+    disk_mb: float
+    redis_keys: int
+    redis_mb: float
+
+
+def measure_caches(bench: Bench, count: int, seed: int) -> CacheRun:
+    cache_dir = bench.work / "diskcache"
+    latencies = cache_latency(
+        bench.host_dir(HOSTS[0]), cache_dir, bench.redis.url, bench.redis, count, seed
+    )
+    client = bench.redis.client()
+    return CacheRun(
+        latencies=latencies,
+        disk_mb=sum(p.stat().st_size for p in cache_dir.rglob("*") if p.is_file()) / MB,
+        redis_keys=int(client.dbsize()),
+        redis_mb=int(client.info("memory")["used_memory"]) / MB,
+    )
+
+
 # -- the report --------------------------------------------------------------------------------
 
 
@@ -331,34 +532,151 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+def table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(row: tuple[str, ...]) -> str:
         cells = [row[0].ljust(widths[0])]
         cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
-        return "  ".join(cells).rstrip()
+        return "  " + "  ".join(cells).rstrip()
 
-    rule = "  ".join("-" * width for width in widths)
-    return "\n".join(["  " + line(header), "  " + rule, *("  " + line(row) for row in rows)])
-
-
-def seconds(value: float) -> str:
-    return f"{value:.2f}"
+    rule = "  " + "  ".join("-" * width for width in widths)
+    return "\n".join([line(header), rule, *(line(row) for row in rows)])
 
 
 def rate(size: int, took: float) -> str:
     return f"{size / MB / took:.1f}" if took > 0 else "-"
 
 
+def report_store(upload: Upload, download: dict[str, float]) -> None:
+    first = upload.first
+    print("\n1. upload: publish() (hashes every file, uploads what the store lacks)")
+    rows = [
+        (
+            "first publish (full)",
+            f"{upload.first_s:.2f}",
+            f"{first.bytes_uploaded / MB:.1f}",
+            rate(first.bytes_uploaded, upload.first_s),
+            f"{first.files_uploaded}",
+        ),
+        ("unchanged re-publish (uploads nothing)", f"{upload.unchanged_s:.2f}", "0.0", "-", "0"),
+    ]
+    print(table(rows, ("", "seconds", "MB", "MB/s", "files")))
+    print(
+        f"  manifest: {upload.manifest_files} files, {upload.manifest_bytes / MB:.1f} MB "
+        "(a file shared by two paths is uploaded once)"
+    )
+    print(
+        "\n2. download: Follower.sync() into an empty DATA_DIR (downloads, checks hashes, switches)"
+    )
+    rows = [
+        (
+            f"{host}: first sync",
+            f"{took:.2f}",
+            f"{upload.manifest_bytes / MB:.1f}",
+            rate(upload.manifest_bytes, took),
+            f"{upload.manifest_files}",
+        )
+        for host, took in download.items()
+    ]
+    print(table(rows, ("", "seconds", "MB", "MB/s", "files")))
+
+
+def report_propagation(results: list[Propagation]) -> None:
+    print(
+        f"\n3. commit → both hosts serving it: {len(results)} small commit(s), each one simulated "
+        "day of upstream revisions; 2 × `chicrime serve` (1 worker), LAKE_POLL_SECONDS=1; the "
+        f"overview callback for the whole range polled every {POLL_INTERVAL:g} s on each host "
+        "until it shows the new incidents count"
+    )
+    if not results:
+        return
+
+    def row(label: str, values: list[float]) -> tuple[str, ...]:
+        return (label, *(f"{v:.2f}" for v in (statistics.median(values), min(values), max(values))))
+
+    rows = [
+        row("commit (writer run)", [r.commit_s for r in results]),
+        row("publish (incremental)", [r.publish_s for r in results]),
+        row("publish returned → both hosts serve it", [r.after_publish_s for r in results]),
+        row("commit started → both hosts serve it", [r.after_commit_s for r in results]),
+        *(
+            row(f"  publish returned → {host} serves it", [r.per_host_s[i] for r in results])
+            for i, host in enumerate(HOSTS)
+        ),
+    ]
+    print(table(rows, ("seconds", "median", "min", "max")))
+    for n, r in enumerate(results, 1):
+        print(
+            f"  commit {n}, revisions of {r.day}: {r.upserted} rows upserted, {r.removed} removed, "
+            f"{r.partitions} partitions rewritten → publish uploaded {r.files_uploaded} files, "
+            f"{r.bytes_uploaded / MB:.2f} MB; {r.requests} overview requests while waiting, "
+            f"{r.failures} failed"
+        )
+        kinds = sorted(r.uploaded.items(), key=lambda item: -item[1][1])
+        print(
+            "      uploaded: "
+            + ", ".join(f"{kind} {files} ({size / MB:.2f} MB)" for kind, (files, size) in kinds)
+        )
+
+
+def report_caches(run: CacheRun, selections: int) -> None:
+    print(
+        f"\n4. analytics calls in-process on {HOSTS[0]}'s DATA_DIR, diskcache (temp dir) vs Redis "
+        f"(loopback, FLUSHALL first), in one run: {selections} random selections × "
+        f"{len(PAGE_CALLS)} calls ({', '.join(PAGE_CALLS)}); cold = not cached yet (computed, "
+        f"stored), warm = the same call again. Selections: {SELECTION_MIX}"
+    )
+    disk, red = run.latencies["diskcache"], run.latencies["redis"]
+    rows = []
+    for unit in ("call", "page"):
+        for mode in ("cold", "warm"):
+            a = (disk.calls if unit == "call" else disk.pages)[mode]
+            b = (red.calls if unit == "call" else red.pages)[mode]
+            rows.append(
+                (
+                    f"per {unit}, {mode}",
+                    f"{statistics.median(a):.1f}",
+                    f"{p95(a):.1f}",
+                    f"{statistics.median(b):.1f}",
+                    f"{p95(b):.1f}",
+                    f"{statistics.median(b) / statistics.median(a):.2f}",
+                    f"{p95(b) / p95(a):.2f}",
+                )
+            )
+    header = ("ms", "disk p50", "disk p95", "redis p50", "redis p95", "×p50", "×p95")
+    print(table(rows, header))
+    print(f"  (×: Redis / diskcache; a page: the sum of its {len(PAGE_CALLS)} calls)")
+    per_call = [
+        (
+            name,
+            *(
+                f"{statistics.median(lat.by_call[name, mode]):.1f}"
+                for mode in ("cold", "warm")
+                for lat in (disk, red)
+            ),
+        )
+        for name in PAGE_CALLS
+    ]
+    print(
+        table(per_call, ("p50 ms per call", "cold disk", "cold redis", "warm disk", "warm redis"))
+    )
+    print(
+        f"  cached afterwards: diskcache {run.disk_mb:.1f} MB on disk; Redis {run.redis_keys} "
+        f"keys, {run.redis_mb:.1f} MB used memory"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/bench25c"))
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path("/tmp/bench25c"), help="a demo lake (only read)"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="small commits in step 3 (3)")
     parser.add_argument("--selections", type=int, default=30, help="selections in step 4 (30)")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the random selections")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the random selections (1)")
     parser.add_argument(
-        "--timeout", type=float, default=300, help="seconds to wait for the hosts per commit"
+        "--timeout", type=float, default=300, help="seconds the hosts may take per commit (300)"
     )
     args = parser.parse_args()
     command = shlex.join([os.path.relpath(sys.executable), *sys.argv])
@@ -376,6 +694,7 @@ def main() -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
     started = time.perf_counter()
     with ExitStack() as stack:
         work = Path(tempfile.mkdtemp(prefix="bench_scaleout_", dir=source.parent))
@@ -383,234 +702,27 @@ def main() -> None:
         s3 = stack.enter_context(S3Server())
         redis = stack.enter_context(RedisServer())
         s3.create_bucket(s3.bucket)
+        os.environ.update(s3.environ(s3.bucket))  # for this process's ObjectStore (boto3)
         url = f"s3://{s3.bucket}/chicago"
-        os.environ.update(s3.environ(s3.bucket))
-        store = ObjectStore(url)
-        ingester = work / "ingester"
-        publisher_copy(source, ingester)
-        settings = lake_settings(ingester, url)
-        lake = Lake(settings.layout.lake_dir)
-        span = Analytics(ingester, cache=False).date_range()
-        assert span is not None
-        whole = (span[0].isoformat(), span[1].isoformat())
-        print(f"lake: {source} ({lake.version()}), {whole[0]}..{whole[1]}", flush=True)
+        bench = Bench(source, work, s3, redis, url, ObjectStore(url))
+        publisher_copy(source, bench.ingester)
+        lake = Lake(bench.ingester / "lake")
+        summary = lake.summary()
+        print(f"lake: {source}, {lake.version()}, {summary.rows:,} rows", flush=True)
+        upload = measure_upload(bench)
+        download = measure_download(bench)
+        propagation = measure_propagation(bench, args.repeats, args.timeout)
+        caches = measure_caches(bench, args.selections, args.seed)
 
-        # 1. upload
-        began = time.perf_counter()
-        first = publish(settings, store)
-        first_s = time.perf_counter() - began
-        manifest = read_manifest(store, first.manifest)
-        assert manifest is not None
-        manifest_bytes = sum(e.size for e in manifest.entries)
-        print(
-            f"first publish: {first_s:.2f} s, {first.files_uploaded} files, "
-            f"{first.bytes_uploaded / MB:.1f} MB",
-            flush=True,
-        )
-        began = time.perf_counter()
-        again = publish(settings, store)
-        again_s = time.perf_counter() - began
-        assert not again.changed and again.files_uploaded == 0, again
-        print(f"unchanged re-publish: {again_s:.2f} s", flush=True)
-
-        # 2. download
-        synced: list[tuple[str, float]] = []
-        for host in HOSTS:
-            began = time.perf_counter()
-            outcome = Follower(lake_settings(work / host, url), store).sync()
-            took = time.perf_counter() - began
-            if outcome != "switched":
-                raise SystemExit(f"{host}: the first sync did not switch ({outcome})")
-            synced.append((host, took))
-            print(f"{host} first sync: {took:.2f} s", flush=True)
-
-        # 3. commit → both hosts serving
-        environ = {
-            **s3.environ(s3.bucket),
-            "LAKE_URL": url,
-            "LAKE_POLL_SECONDS": "1",
-        }
-        reference = Analytics(ingester, cache=False)
-        whole_filters = Filters(start=span[0], end=span[1])
-        count = reference.kpis(whole_filters).incidents
-        days = RevisionDays(lake, span[0], span[1], DEMO_SEED)
-        propagations: list[Propagation] = []
-        logs = [(work / f"{host}.log").open("w") for host in HOSTS]
-        for log in logs:
-            stack.callback(log.close)
-        with ExitStack() as servers:
-            urls = [
-                servers.enter_context(running_dashboard(work / host, log, 1, environ))[0]
-                for host, log in zip(HOSTS, logs, strict=True)
-            ]
-            cancel = threading.Event()
-            for host_url in urls:
-                wait_for_count(host_url, whole, f"{count:,}", args.timeout, cancel)
-            pool = servers.enter_context(concurrent.futures.ThreadPoolExecutor(len(urls)))
-            servers.callback(cancel.set)  # before the pool waits for its threads
-            for _ in range(args.repeats):
-                day, edits, change = days.next()
-                commit_started = time.perf_counter()
-                committed = commit_day(settings, day, edits)
-                publish_started = time.perf_counter()
-                published: Published = publish(settings, store)
-                published_at = time.perf_counter()
-                totals = committed.totals
-                count += totals.rows_new - totals.rows_deleted
-                waits = [
-                    pool.submit(wait_for_count, u, whole, f"{count:,}", args.timeout, cancel)
-                    for u in urls
-                ]
-                try:
-                    done = [w.result() for w in waits]
-                except TimeoutError as exc:
-                    tails = "\n".join(
-                        f"--- {host}.log\n"
-                        + (work / f"{host}.log").read_text(errors="replace")[-3000:]
-                        for host in HOSTS
-                    )
-                    raise SystemExit(f"{exc}\n{tails}") from None
-                both = max(w.seen_at for w in done)
-                if reference.kpis(whole_filters).incidents != count or change != (
-                    totals.rows_new - totals.rows_deleted
-                ):
-                    raise SystemExit(f"the commit of {day} did not change the count as expected")
-                propagations.append(
-                    Propagation(
-                        day=day,
-                        upserted=edits.upserts.height,
-                        removed=len(edits.removed),
-                        partitions=totals.partitions_rewritten,
-                        commit_s=publish_started - commit_started,
-                        publish_s=published_at - publish_started,
-                        files_uploaded=published.files_uploaded,
-                        bytes_uploaded=published.bytes_uploaded,
-                        after_publish_s=both - published_at,
-                        after_commit_s=both - commit_started,
-                        per_host_s=[w.seen_at - published_at for w in done],
-                        requests=sum(w.requests for w in done),
-                        failures=sum(w.failures for w in done),
-                    )
-                )
-                last = propagations[-1]
-                print(
-                    f"commit {len(propagations)} (revisions of {day}: {last.upserted} upserted, "
-                    f"{last.removed} removed): commit {last.commit_s:.2f} s, publish {last.publish_s:.2f} s "
-                    f"({last.files_uploaded} files, {last.bytes_uploaded / MB:.2f} MB), both "
-                    f"hosts {last.after_publish_s:.2f} s after publish",
-                    flush=True,
-                )
-
-        # 4. analytics latency, diskcache vs Redis
-        latencies = cache_latency(
-            work / HOSTS[0], work / "diskcache", redis.url, redis, args.selections, args.seed
-        )
-        redis_keys = int(redis.client().dbsize())
-        redis_mb = int(redis.client().info("memory")["used_memory"]) / MB
-        disk_mb = sum(p.stat().st_size for p in (work / "diskcache").rglob("*") if p.is_file()) / MB
-
-    elapsed = time.perf_counter() - started
-    rows_upload = [
-        (
-            "first publish (full)",
-            seconds(first_s),
-            f"{first.bytes_uploaded / MB:.1f}",
-            rate(first.bytes_uploaded, first_s),
-            f"{first.files_uploaded}",
-        ),
-        ("unchanged re-publish (no upload)", seconds(again_s), "0.0", "-", "0"),
-    ]
-    rows_download = [
-        (f"{host}: first sync (empty DATA_DIR)", seconds(took), f"{manifest_bytes / MB:.1f}",
-         rate(manifest_bytes, took), f"{len(manifest.entries)}")
-        for host, took in synced
-    ]  # fmt: skip
     print(f"\ncommand: {command}")
     print(
-        f"lake: {source}, {whole[0]}..{whole[1]}; publisher: a copy (hard links); store: "
-        f"moto_server on loopback (in memory); MB = 10^6 bytes; total run {elapsed:.0f} s"
+        f"lake: {source} ({summary.rows:,} rows, version {summary.version}); the publisher "
+        "works on a hard-linked copy; store: moto_server, Redis: redis-server, both on "
+        f"loopback; MB = 10^6 bytes; whole run {time.perf_counter() - started:.0f} s"
     )
-    print(f"manifest of the first publication: {len(manifest.entries)} files, "
-          f"{manifest_bytes / MB:.1f} MB")  # fmt: skip
-    print("\n1. upload: publish() (hashes every file, uploads what the store lacks)")
-    print(table(rows_upload, ("", "seconds", "MB", "MB/s", "files")))
-    print("\n2. download: Follower.sync() (downloads, checks size and SHA-256, switches)")
-    print(table(rows_download, ("", "seconds", "MB", "MB/s", "files")))
-
-    print(
-        f"\n3. commit → both hosts serving it: {len(propagations)} small commits (one simulated "
-        "day of upstream revisions each); 2 × `chicrime serve` (1 worker), LAKE_POLL_SECONDS=1, "
-        f"overview callback for {whole[0]}..{whole[1]} polled every {POLL_INTERVAL} s per host"
-    )
-    if propagations:
-
-        def summary(label: str, values: list[float]) -> tuple[str, str, str, str]:
-            return (label, seconds(statistics.median(values)), seconds(min(values)),
-                    seconds(max(values)))  # fmt: skip
-
-        rows = [
-            summary("commit (writer run)", [p.commit_s for p in propagations]),
-            summary("publish (incremental)", [p.publish_s for p in propagations]),
-            summary(
-                "publish returned → both hosts serve", [p.after_publish_s for p in propagations]
-            ),
-            summary("commit started → both hosts serve", [p.after_commit_s for p in propagations]),
-        ]
-        for index, host in enumerate(HOSTS):
-            rows.append(
-                summary(
-                    f"  publish returned → {host} serves",
-                    [p.per_host_s[index] for p in propagations],
-                )
-            )
-        print(table(rows, ("seconds", "median", "min", "max")))
-        print("  each incremental publish uploaded:")
-        for n, p in enumerate(propagations, 1):
-            print(
-                f"    {n}. revisions of {p.day} ({p.upserted} rows upserted, {p.removed} removed, "
-                f"{p.partitions} partitions rewritten): "
-                f"{p.files_uploaded} files, {p.bytes_uploaded / MB:.2f} MB uploaded "
-                f"({rate(p.bytes_uploaded, p.publish_s)} MB/s over the publish); "
-                f"{p.requests} overview requests while waiting, {p.failures} failed"
-            )
-
-    print(
-        f"\n4. analytics calls in-process on {HOSTS[0]}'s DATA_DIR, diskcache (temp dir) vs Redis "
-        f"(loopback, FLUSHALL first): {args.selections} random selections × "
-        f"{len(PAGE_CALLS)} calls ({', '.join(PAGE_CALLS)}); cold = not cached (computed and "
-        f"stored), warm = the same call again; selections: {SELECTION_MIX}"
-    )
-    rows = []
-    for unit in ("calls", "pages"):
-        for mode in ("cold", "warm"):
-            disk = getattr(latencies["diskcache"], unit)[mode]
-            red = getattr(latencies["redis"], unit)[mode]
-            rows.append(
-                (
-                    f"per {unit[:-1]}, {mode}",
-                    f"{statistics.median(disk):.1f}",
-                    f"{p95(disk):.1f}",
-                    f"{statistics.median(red):.1f}",
-                    f"{p95(red):.1f}",
-                    f"{statistics.median(red) / statistics.median(disk):.2f}",
-                    f"{p95(red) / p95(disk):.2f}",
-                )
-            )
-    header = ("ms", "disk p50", "disk p95", "redis p50", "redis p95", "p50 ratio", "p95 ratio")
-    print(table(rows, header))
-    print("  per call, p50 ms (diskcache / redis):")
-    rows = []
-    for name in PAGE_CALLS:
-        cells = [name]
-        for mode in ("cold", "warm"):
-            for backend in ("diskcache", "redis"):
-                cells.append(f"{statistics.median(latencies[backend].by_call[name, mode]):.1f}")
-        rows.append(tuple(cells))
-    print(table(rows, ("", "cold disk", "cold redis", "warm disk", "warm redis")))
-    print(
-        f"  cache size after: diskcache {disk_mb:.1f} MB on disk; Redis {redis_keys} keys, "
-        f"{redis_mb:.1f} MB used memory"
-    )
+    report_store(upload, download)
+    report_propagation(propagation)
+    report_caches(caches, args.selections)
 
 
 if __name__ == "__main__":

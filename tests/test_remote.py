@@ -299,12 +299,37 @@ def test_of_two_racing_publishers_exactly_one_switches(
     assert (status.error, status.failing_since, status.manifest) == (None, None, again.manifest)
 
 
+def test_a_pointer_deleted_during_a_publish_is_a_conflict(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path
+) -> None:
+    """If `current.json` vanishes between the read and the `If-Match` switch, the publish is
+    refused as a conflict and withdraws its manifest, as when another publisher wins."""
+    a = host(tmp_path / "a", s3_server, lake=demo_dir)
+    first = publish(a, store_of(s3_server), clock=clock)
+    change(a, 1)
+
+    class PointerDeleted(ObjectStore):
+        def write(
+            self, key: str, body: bytes, *, if_match: str | None = None, if_absent: bool = False
+        ) -> str:
+            if key == "current.json":
+                s3_server.client().delete_object(
+                    Bucket=s3_server.bucket, Key=f"{PREFIX}/current.json"
+                )
+            return super().write(key, body, if_match=if_match, if_absent=if_absent)
+
+    with pytest.raises(PublishConflictError, match="it now serves nothing"):
+        publish(a, PointerDeleted(url(s3_server), client=s3_server.client()), clock=clock)
+    assert manifest_keys(store_of(s3_server)) == [first.manifest]
+
+
 @pytest.mark.parametrize("damage", ["deleted", "overwritten"])
 def test_a_publication_that_cannot_be_fetched_whole_is_never_switched_to(
     tmp_path: Path, s3_server: S3Server, demo_dir: Path, damage: str
 ) -> None:
     """A missing or altered object fails the sync, names the object, and leaves the lake on the
-    old version with nothing of the new one in lake/; once it is mended the sync switches."""
+    old version with nothing of the new one in lake/; the next publish finds the object missing
+    (or of the wrong size) in the store's listing and uploads it again, and the sync switches."""
     publisher = host(tmp_path / "ingester", s3_server, lake=demo_dir)
     follower = host(tmp_path / "web", s3_server)
     web = Follower(follower, store_of(s3_server), clock=clock)
@@ -338,10 +363,11 @@ def test_a_publication_that_cannot_be_fetched_whole_is_never_switched_to(
     assert torn.key in status.error
     assert status.version == old_version
 
-    s3.put_object(
-        Bucket=s3_server.bucket,
-        Key=f"{PREFIX}/{torn.key}",
-        Body=(publisher.data_dir / torn.path).read_bytes(),
+    mended = publish(publisher, store_of(s3_server), clock=clock)
+    assert (mended.changed, mended.files_uploaded, mended.bytes_uploaded) == (
+        False,
+        1,
+        torn.size,
     )
     assert web.sync() == "switched"
     assert os.readlink(follower.layout.lake_dir / "crimes") == new_version

@@ -67,7 +67,7 @@ class ObjectStore:
             conditions["IfMatch"] = if_match
         if if_absent:
             conditions["IfNoneMatch"] = "*"
-        with self._errors(f"write {key}"):
+        with self._errors(f"write {key}", conditional=bool(conditions)):
             answer = self._client.put_object(
                 Bucket=self.bucket, Key=self.prefix + key, Body=body, **conditions
             )
@@ -118,8 +118,10 @@ class ObjectStore:
                 )
 
     @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        """Raise boto3's exceptions as `ObjectStoreError`s that say what to check."""
+    def _errors(self, action: str, conditional: bool = False) -> Iterator[None]:
+        """Raise boto3's exceptions as `ObjectStoreError`s that say what to check; for a
+        `conditional` write, a lost condition as `PreconditionFailed`: 412, S3's 409 for a
+        concurrent conditional write, or 404 for an `If-Match` key deleted meanwhile."""
         from boto3.exceptions import Boto3Error
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -128,7 +130,11 @@ class ObjectStore:
         except ClientError as exc:
             error = exc.response.get("Error", {})
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if error.get("Code") == "PreconditionFailed" or status == 412:
+            if conditional and (
+                status in (409, 412)
+                or error.get("Code")
+                in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey")
+            ):
                 raise PreconditionFailed(
                     f"{self.url}: could not {action}: it changed since it was read"
                 ) from None

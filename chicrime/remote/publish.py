@@ -155,22 +155,21 @@ def _switch(
     clock: Callable[[], dt.datetime],
 ) -> Published:
     current = read_pointer(store)
-    held: set[str] = set()
-    if current is not None:
-        pointer, _etag = current
-        previous = read_manifest(store, pointer.manifest)
-        if previous is not None:
-            if set(previous.entries) == set(manifest.entries):
-                return Published(manifest.version, pointer.manifest, False, 0, 0, 0)
-            held = {e.sha256 for e in previous.entries}
+    # What the store holds, listed rather than assumed from the last publication: an object
+    # lost since (deleted by hand, a store restored from backup) is uploaded again.
+    stored = {o.key: o.size for o in store.objects(OBJECTS)}
     uploaded: set[str] = set()
     size = 0
     for entry in manifest.entries:
-        if entry.sha256 in held or entry.sha256 in uploaded:
+        if stored.get(entry.key) == entry.size or entry.sha256 in uploaded:
             continue
         store.upload(sources[entry.path], entry.key)
         uploaded.add(entry.sha256)
         size += entry.size
+    if current is not None:
+        previous = read_manifest(store, current[0].manifest)
+        if previous is not None and set(previous.entries) == set(manifest.entries):
+            return Published(manifest.version, current[0].manifest, False, len(uploaded), size, 0)
     now = clock()
     key = f"{MANIFESTS}{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}.json"
     store.write(key, manifest.to_json(), if_absent=True)
