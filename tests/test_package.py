@@ -28,6 +28,7 @@ from chicrime.app import PLOTLY_BUNDLE
 from tests.conftest import needs_plotly_bundle
 from tests.dash_requests import overview_request
 from tests.dashboard_server import free_port
+from tests.servers import S3Server
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = {
@@ -127,7 +128,8 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
 
 
 def installed_venv(home: Path, interpreter: str, wheel: Path) -> Venv:
-    """A fresh venv of `interpreter` under `home` (outside the repo) with `wheel` installed."""
+    """A fresh venv of `interpreter` under `home` (outside the repo) with `wheel` installed,
+    with its `cloud` extra (boto3, redis)."""
     assert not home.is_relative_to(ROOT)
     (home / "work").mkdir()
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
@@ -136,7 +138,7 @@ def installed_venv(home: Path, interpreter: str, wheel: Path) -> Venv:
     env |= {"DATA_DIR": str(home / "data"), "MAP_STYLE": "white-bg"}
     venv = Venv(root=home / "venv", work=home / "work", env=env)
     run([interpreter, "-m", "venv", "--without-pip", str(venv.root)])
-    pip_install(venv, "-c", str(ROOT / "constraints.txt"), str(wheel))
+    pip_install(venv, "-c", str(ROOT / "constraints.txt"), f"{wheel}[cloud]")
     return venv
 
 
@@ -221,6 +223,8 @@ def test_wheel_ships_the_package_its_pages_types_and_license(dists: Dists) -> No
         assert classifier in classifiers
     requires = [r for r in metadata.get_all("Requires-Dist") or [] if "extra ==" not in r]
     assert "bootstrap-wrapper>=5.3.8.post1" in requires
+    cloud = [r for r in metadata.get_all("Requires-Dist") or [] if 'extra == "cloud"' in r]
+    assert cloud == ['boto3>=1.44.18; extra == "cloud"', 'redis>=8.2.0; extra == "cloud"']
     assert not [r for r in requires if r.lower().startswith("bootstrap-flask")]
 
 
@@ -277,6 +281,35 @@ def test_installed_demo_matches_the_checkout(venv: Venv, tmp_path: Path) -> None
     )
     assert installed == checkout
     assert installed.startswith("demo run 1: wrote ")
+
+
+def test_installed_package_publishes_and_a_follower_serves_it(
+    venv: Venv, s3_server: S3Server, tmp_path: Path
+) -> None:
+    """From the wheel: `chicrime demo` with LAKE_URL publishes to a real S3 server, and a
+    follower (what `chicrime serve` runs) switches another DATA_DIR to the same version."""
+    env = {
+        **venv.env,
+        **s3_server.environ(s3_server.bucket),
+        "LAKE_URL": f"s3://{s3_server.bucket}/lake",
+        "DATA_DIR": str(tmp_path / "ingester"),
+    }
+    chicrime_bin = str(venv.root / "bin" / "chicrime")
+    printed = run([chicrime_bin, *DEMO_ARGS], cwd=venv.work, env=env).splitlines()
+    version = (tmp_path / "ingester" / "lake" / "crimes").readlink().name
+    assert printed[1].startswith(f"published {version} to s3://{s3_server.bucket}/lake: ")
+    follow = (
+        "from chicrime.remote.follow import Follower\n"
+        "from chicrime.remote.objects import ObjectStore\n"
+        "from chicrime.settings import load_settings\n"
+        "settings = load_settings()\n"
+        "print(Follower(settings, ObjectStore(settings.lake_url)).sync())\n"
+    )
+    web = {**env, "DATA_DIR": str(tmp_path / "web")}
+    assert run([venv.python, "-c", follow], cwd=venv.work, env=web) == "switched\n"
+    assert (tmp_path / "web" / "lake" / "crimes").readlink().name == version
+    status = json.loads(run([chicrime_bin, "status", "--json"], cwd=venv.work, env=web))
+    assert (status["follow"]["version"], status["follow"]["error"]) == (version, None)
 
 
 def test_installed_server_serves_every_page(venv: Venv, dashboard: str) -> None:
