@@ -152,6 +152,14 @@ def manifest_keys(store: ObjectStore) -> list[str]:
     return sorted(o.key for o in store.objects("manifests/"))
 
 
+def follow_error(settings: Settings) -> str:
+    """Why the host's last sync failed, as `state/follow.json` records it."""
+    status = SyncStatus.load(settings.layout.follow_status)
+    assert status is not None
+    assert status.error is not None
+    return status.error
+
+
 def tree(root: Path) -> dict[str, int]:
     """Every path under `root` with its inode: what a test must find untouched."""
     return {str(p.relative_to(root)): p.lstat().st_ino for p in sorted(root.rglob("*"))}
@@ -553,10 +561,7 @@ def test_a_follower_pointed_at_a_hostile_manifest_writes_nothing_outside_data_di
     assert not [p for p in ("evil", "evil2", "evil3") if (tmp_path / p).exists()]
     assert tree(follower.layout.lake_dir) == inside
     assert version_of(follower) == version
-    status = SyncStatus.load(follower.layout.follow_status)
-    assert status is not None
-    assert status.error is not None
-    assert "is not a chicrime manifest" in status.error
+    assert "is not a chicrime manifest" in follow_error(follower)
 
 
 def test_an_empty_store_leaves_the_lake_alone(
@@ -571,7 +576,4 @@ def test_an_empty_store_leaves_the_lake_alone(
     assert Follower(follower, store_of(s3_server), clock=clock).sync() == "waiting"
     assert tree(follower.layout.lake_dir) == before
     assert version_of(follower) == version
-    status = SyncStatus.load(follower.layout.follow_status)
-    assert status is not None
-    assert status.error is not None
-    assert "holds no publication yet" in status.error
+    assert "holds no publication yet" in follow_error(follower)
