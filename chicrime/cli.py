@@ -165,10 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
         "DAEMON_AT (development and tests)",
     )
 
-    commands.add_parser(
+    publish = commands.add_parser(
         "publish",
         help="publish the lake to the object store at LAKE_URL now (ingest and demo do it after "
         "each run)",
+    )
+    publish.add_argument(
+        "--replace",
+        action="store_true",
+        help="publish even if the lake holds far fewer rows than the store serves (a new "
+        "ingester replacing the old one)",
     )
 
     status = commands.add_parser(
@@ -270,7 +276,7 @@ def _command(settings: Settings, args: argparse.Namespace, redact: Redactor) -> 
     if args.command == "publish":
         if settings.lake_url is None:
             raise ConfigError("LAKE_URL", "", "an S3 address like s3://bucket/prefix to publish to")
-        return _publish(settings, out)
+        return _publish(settings, out, replace=args.replace)
     max_age = args.max_age_hours or settings.status_max_age_hours
     return _status(settings, args.json, max_age, out, redact)
 
@@ -294,7 +300,7 @@ def _ingest(settings: Settings, since: dt.date | None, reconcile: bool, out: Out
     return _publish(settings, out)
 
 
-def _publish(settings: Settings, out: Out) -> int:
+def _publish(settings: Settings, out: Out, *, replace: bool = False) -> int:
     """Publish to LAKE_URL if it is set; a failure says the local lake is committed."""
     if settings.lake_url is None:
         return 0
@@ -302,7 +308,7 @@ def _publish(settings: Settings, out: Out) -> int:
     from chicrime.remote.publish import publish
 
     try:
-        done = publish(settings, ObjectStore(settings.lake_url))
+        done = publish(settings, ObjectStore(settings.lake_url), replacing=replace)
     except PublishConflictError:
         raise
     except ObjectStoreError as exc:

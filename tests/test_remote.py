@@ -17,7 +17,7 @@ import pytest
 
 from chicrime.analytics import Analytics
 from chicrime.demo import write_demo_lake
-from chicrime.errors import ObjectStoreError, PublishConflictError
+from chicrime.errors import MassDeletionError, ObjectStoreError, PublishConflictError
 from chicrime.health import health_report
 from chicrime.ingest.records import normalise
 from chicrime.remote.follow import Follower
@@ -307,6 +307,35 @@ def test_of_two_racing_publishers_exactly_one_switches(
     assert (status.error, status.failing_since, status.manifest) == (None, None, again.manifest)
 
 
+def test_a_far_smaller_lake_is_published_only_when_replacing(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path
+) -> None:
+    """A lake that would take more than MAX_DELETE_PERCENT of the served rows from every web
+    host (a new, nearly empty DATA_DIR pointed at the store) is refused before any upload, with
+    the reason kept for `status`; `replacing=True` publishes it."""
+    served = publish(host(tmp_path / "a", s3_server, lake=demo_dir), store_of(s3_server))
+    small = host(tmp_path / "b", s3_server)
+    tiny_version = change(small, 1, 2, 3)
+    objects = sorted(o.key for o in store_of(s3_server).objects("objects/"))
+    _, manifest = current_manifest(store_of(s3_server))
+
+    with pytest.raises(MassDeletionError) as refused:
+        publish(small, store_of(s3_server), clock=clock)
+    assert str(refused.value).startswith(
+        f"refusing to publish {tiny_version} (3 rows) over the {manifest.rows:,} rows "
+        f"{url(s3_server)} serves: every web host would lose "
+    )
+    assert current_manifest(store_of(s3_server))[0] == served.manifest
+    assert sorted(o.key for o in store_of(s3_server).objects("objects/")) == objects
+    status = SyncStatus.load(small.layout.publish_status)
+    assert status is not None
+    assert status.error == str(refused.value)
+
+    replaced = publish(small, store_of(s3_server), clock=clock, replacing=True)
+    assert (replaced.version, replaced.changed) == (tiny_version, True)
+    assert current_manifest(store_of(s3_server))[1].rows == 3
+
+
 def test_a_pointer_deleted_during_a_publish_is_a_conflict(
     tmp_path: Path, s3_server: S3Server, demo_dir: Path
 ) -> None:
@@ -507,6 +536,7 @@ HASH = "a" * 64
 VALID = {
     "format": 1,
     "version": ".v-x",
+    "rows": 1,
     "files": [["lake/.v-x/year=2024/month=01/p.parquet", HASH, 1]],
 }
 
@@ -546,6 +576,7 @@ def test_a_follower_pointed_at_a_hostile_manifest_writes_nothing_outside_data_di
     manifest = {
         "format": 1,
         "version": ".v-evil",
+        "rows": 1,
         "files": [[path, digest, len(body)] for path in escapes],
     }
     s3.put_object(

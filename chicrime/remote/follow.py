@@ -61,10 +61,13 @@ class Follower:
         try:
             found = read_pointer(self.store)
             if found is None:
-                raise ObjectStoreError(
+                self._failed(
+                    status,
+                    now,
                     f"{self.store.url} holds no publication yet: waiting for the ingester's "
-                    "first publish (`chicrime ingest --once` with LAKE_URL set)"
+                    "first publish (`chicrime ingest --once` with LAKE_URL set)",
                 )
+                return "waiting"
             pointer = found[0]
             if pointer.manifest == status.manifest and self._serving(pointer.version):
                 status.succeeded(now).save(self.layout.follow_status)
@@ -79,15 +82,18 @@ class Follower:
         except RunInProgressError:
             return "busy"
         except (ObjectStoreError, OSError) as exc:
-            message = f"{exc}; serving the version this host has ({status.version or 'none'})"
-            log.warning("store not followed: %s", message)
-            status.failed(now, message).save(self.layout.follow_status)
-            return "waiting" if "holds no publication" in str(exc) else "failed"
+            self._failed(status, now, str(exc))
+            return "failed"
         status.succeeded(
             now, version=pointer.version, manifest=pointer.manifest, done_at=pointer.published_at
         ).save(self.layout.follow_status)
         log.info("switched", extra={"version": pointer.version, "manifest": pointer.manifest})
         return "switched"
+
+    def _failed(self, status: SyncStatus, now: str, reason: str) -> None:
+        message = f"{reason}; serving the version this host has ({status.version or 'none'})"
+        log.warning("store not followed: %s", message)
+        status.failed(now, message).save(self.layout.follow_status)
 
     def follow(self, stop: threading.Event) -> None:
         """`sync` every `LAKE_POLL_SECONDS` until `stop` is set."""

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from chicrime.errors import ObjectStoreError
-from chicrime.store.facts import facts_path
+from chicrime.errors import LakeError, ObjectStoreError
+from chicrime.store.facts import facts_path, read_facts
 from chicrime.store.history import history_dir
 from chicrime.store.layout import Layout
 from chicrime.store.rollups import rollups_dir
@@ -47,6 +47,7 @@ class Entry:
 @dataclass(frozen=True)
 class Manifest:
     version: str  # the lake version's directory name, `.v-...`
+    rows: int  # the version's lake rows (from its facts)
     entries: tuple[Entry, ...]
 
     def to_json(self) -> bytes:
@@ -54,6 +55,7 @@ class Manifest:
             {
                 "format": _FORMAT,
                 "version": self.version,
+                "rows": self.rows,
                 "files": [[e.path, e.sha256, e.size] for e in self.entries],
             },
             indent=0,
@@ -65,8 +67,9 @@ class Manifest:
         try:
             document = json.loads(raw)
             version = document["version"]
-            if document["format"] != _FORMAT or not _VERSION.fullmatch(version):
-                raise ValueError(f"format {document['format']!r}, version {version!r}")
+            rows = int(document["rows"])
+            if document["format"] != _FORMAT or not _VERSION.fullmatch(version) or rows < 0:
+                raise ValueError(f"format {document['format']!r}, version {version!r}, {rows} rows")
             entries = tuple(Entry(str(p), str(h), int(n)) for p, h, n in document["files"])
             roots = version_roots(Layout(Path(".")), version)
             for entry in entries:
@@ -79,7 +82,7 @@ class Manifest:
                 f"{source} is not a chicrime manifest this version can use ({exc}); nothing was "
                 "downloaded. Publish again with this chicrime version."
             ) from None
-        return cls(version, entries)
+        return cls(version, rows, entries)
 
 
 def version_roots(layout: Layout, version: str) -> tuple[str, ...]:
@@ -107,7 +110,8 @@ def build_manifest(
     """The manifest of `version` as it is on disk, and each entry's local file.
 
     `state_snapshot` stands in for the state database (a consistent copy of it). Boundaries
-    and populations that were never fetched are left out.
+    and populations that were never fetched are left out. `LakeError` if the version has no
+    facts (a version an older chicrime wrote: the next commit writes them).
     """
     sources: dict[str, Path] = {}
     state = layout.state_db.relative_to(layout.data_dir).as_posix()
@@ -121,7 +125,13 @@ def build_manifest(
     entries = tuple(
         Entry(path, file_sha256(local), local.stat().st_size) for path, local in sources.items()
     )
-    return Manifest(version, entries), sources
+    facts = read_facts(layout.lake_dir, version)
+    if facts is None:
+        raise LakeError(
+            f"{version} has no facts file, so its size is not known: it cannot be published. "
+            "The next `chicrime ingest --once` that changes the lake writes one."
+        )
+    return Manifest(version, facts.rows, entries), sources
 
 
 def file_sha256(path: Path) -> str:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chicrime.clock import utc_now
-from chicrime.errors import LakeError, ObjectStoreError, PublishConflictError
+from chicrime.errors import LakeError, MassDeletionError, ObjectStoreError, PublishConflictError
 from chicrime.remote.manifest import Manifest, build_manifest
 from chicrime.remote.objects import ObjectStore, PreconditionFailed
 from chicrime.remote.status import SyncStatus
@@ -104,13 +104,19 @@ def read_manifest(store: ObjectStore, key: str) -> Manifest | None:
 
 
 def publish(
-    settings: Settings, store: ObjectStore, clock: Callable[[], dt.datetime] = utc_now
+    settings: Settings,
+    store: ObjectStore,
+    clock: Callable[[], dt.datetime] = utc_now,
+    *,
+    replacing: bool = False,
 ) -> Published:
     """Publish the current lake version, boundaries and run history to `store`.
 
     Under the run lock (`RunInProgressError` if a run holds it). Nothing is switched unless
     every object and the manifest were stored; on failure the store's pointer is as it was, the
     error is kept for `chicrime status` and raised (`ObjectStoreError`, `PublishConflictError`).
+    A lake that would take more than `MAX_DELETE_PERCENT` of the rows the store serves away
+    from every web host is refused (`MassDeletionError`, nothing uploaded) unless `replacing`.
     """
     layout = settings.layout
     status_path = layout.publish_status
@@ -128,8 +134,10 @@ def publish(
                 layout.state_db, work / "chicrime.db", settings.sqlite_timeout
             )
             manifest, sources = build_manifest(layout, version, snapshot)
-            published = _switch(store, manifest, sources, clock)
-        except ObjectStoreError as exc:
+            published = _switch(
+                store, manifest, sources, clock, None if replacing else settings.max_delete_percent
+            )
+        except (ObjectStoreError, MassDeletionError) as exc:
             status.failed(utc_text(clock()), str(exc)).save(status_path)
             raise
         finally:
@@ -153,8 +161,13 @@ def _switch(
     manifest: Manifest,
     sources: dict[str, Path],
     clock: Callable[[], dt.datetime],
+    max_drop_percent: float | None,
 ) -> Published:
     current = read_pointer(store)
+    served = None if current is None else current[0].manifest
+    previous = None if served is None else read_manifest(store, served)
+    if previous is not None and max_drop_percent is not None:
+        _check_rows(store.url, previous, manifest, max_drop_percent)
     # What the store holds, listed rather than assumed from the last publication: an object
     # lost since (deleted by hand, a store restored from backup) is uploaded again.
     stored = {o.key: o.size for o in store.objects(OBJECTS)}
@@ -166,10 +179,9 @@ def _switch(
         store.upload(sources[entry.path], entry.key)
         uploaded.add(entry.sha256)
         size += entry.size
-    if current is not None:
-        previous = read_manifest(store, current[0].manifest)
-        if previous is not None and set(previous.entries) == set(manifest.entries):
-            return Published(manifest.version, current[0].manifest, False, len(uploaded), size, 0)
+    unchanged = previous is not None and set(previous.entries) == set(manifest.entries)
+    if unchanged and served is not None:
+        return Published(manifest.version, served, False, len(uploaded), size, 0)
     now = clock()
     key = f"{MANIFESTS}{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}.json"
     store.write(key, manifest.to_json(), if_absent=True)
@@ -193,6 +205,20 @@ def _switch(
         extra={"version": manifest.version, "manifest": key, "files": len(uploaded)},
     )
     return Published(manifest.version, key, True, len(uploaded), size, 0)
+
+
+def _check_rows(url: str, served: Manifest, candidate: Manifest, max_drop_percent: float) -> None:
+    """Refuse a publication that drops an implausible share of the rows every web host serves
+    (a new, nearly empty DATA_DIR pointed at the store, say). Up to 20 rows always may go."""
+    lost = served.rows - candidate.rows
+    if lost > 20 and lost > served.rows * max_drop_percent / 100:
+        raise MassDeletionError(
+            f"refusing to publish {candidate.version} ({candidate.rows:,} rows) over the "
+            f"{served.rows:,} rows {url} serves: every web host would lose "
+            f"{lost / served.rows:.1%} of them, more than MAX_DELETE_PERCENT="
+            f"{max_drop_percent:g}. Nothing was uploaded. If this lake is meant to replace the "
+            "published one, run `chicrime publish --replace`."
+        )
 
 
 def expire(store: ObjectStore, retention_hours: float, now: dt.datetime) -> int:
