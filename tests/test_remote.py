@@ -595,6 +595,23 @@ def test_a_follower_pointed_at_a_hostile_manifest_writes_nothing_outside_data_di
     assert "is not a chicrime manifest" in follow_error(follower)
 
 
+def test_a_lake_the_follower_cannot_change_is_a_recorded_failure(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path
+) -> None:
+    """A `lake/crimes` that is a plain directory (not chicrime's link) fails the sync with the
+    lake's own advice in `state/follow.json`, and the directory is left as it was."""
+    publish(host(tmp_path / "ingester", s3_server, lake=demo_dir), store_of(s3_server))
+    follower = host(tmp_path / "web", s3_server)
+    plain = follower.layout.lake_dir / "crimes"
+    plain.mkdir(parents=True)
+    (plain / "mine.txt").write_text("someone's file")
+
+    assert Follower(follower, store_of(s3_server), clock=clock).sync() == "failed"
+    assert "is a plain directory, not chicrime's versioned lake link" in follow_error(follower)
+    assert sorted(p.name for p in follower.layout.lake_dir.iterdir()) == ["crimes"]
+    assert (plain / "mine.txt").read_text() == "someone's file"
+
+
 def test_an_empty_store_leaves_the_lake_alone(
     tmp_path: Path, s3_server: S3Server, demo_dir: Path
 ) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from chicrime.clock import utc_now
-from chicrime.errors import ObjectStoreError, RunInProgressError
+from chicrime.errors import ChicrimeError, ObjectStoreError, RunInProgressError
 from chicrime.remote.manifest import Manifest, file_sha256, version_roots
 from chicrime.remote.objects import ObjectStore
 from chicrime.remote.publish import read_manifest, read_pointer
@@ -81,7 +81,7 @@ class Follower:
                 self._switch(manifest)
         except RunInProgressError:
             return "busy"
-        except (ObjectStoreError, OSError) as exc:
+        except (ChicrimeError, OSError) as exc:  # the store, the disk, a lake it cannot change
             self._failed(status, now, str(exc))
             return "failed"
         status.succeeded(
@@ -96,9 +96,13 @@ class Follower:
         status.failed(now, message).save(self.layout.follow_status)
 
     def follow(self, stop: threading.Event) -> None:
-        """`sync` every `LAKE_POLL_SECONDS` until `stop` is set."""
+        """`sync` every `LAKE_POLL_SECONDS` until `stop` is set; an unexpected error is logged
+        and the next poll tries again (the thread never dies while the server runs)."""
         while not stop.wait(self.settings.lake_poll_seconds):
-            self.sync()
+            try:
+                self.sync()
+            except Exception:
+                log.exception("following the store failed unexpectedly; trying at the next poll")
 
     def _serving(self, version: str) -> bool:
         return Lake(self.layout.lake_dir).version() == version
