@@ -278,9 +278,14 @@ class _Daemon:
         if self.settings.lake_url is None:
             return ""
         try:
-            publish(self.settings, ObjectStore(self.settings.lake_url))
+            publish(
+                self.settings, ObjectStore(self.settings.lake_url), on_upload=self.watchdog.beat
+            )
         except ChicrimeError as exc:
             log.error("publish failed; the next run publishes again", extra={"error": str(exc)})
+            return f"; publish failed: {self._describe(exc)}"
+        except Exception as exc:  # the daemon outlives any failure to publish
+            log.exception("publish failed unexpectedly; the next run publishes again")
             return f"; publish failed: {self._describe(exc)}"
         return "; published"
 

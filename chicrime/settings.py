@@ -274,8 +274,10 @@ def _cache_url(raw: str) -> str:
 
 
 def _without_password(raw: str) -> str:
-    """`raw` with the password of any URL in it masked (a bad CACHE_URL is shown in errors)."""
-    return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", raw)
+    """`raw` with the password of any URL in it masked (a bad CACHE_URL is shown in errors):
+    `//user:***@`, and a `password=***` parameter."""
+    masked = re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", raw)
+    return re.sub(r"(password=)[^&\s]*", r"\1***", masked, flags=re.IGNORECASE)
 
 
 def _password(url: str | None) -> str | None:

@@ -3,7 +3,9 @@
 Each worker builds its own app after the fork (no `preload`), so no DuckDB connection is ever
 shared between processes; results are shared through the on-disk cache instead. The master
 process only supervises: it never imports the app (Dash, polars, DuckDB), which keeps ~70 MB
-out of it.
+out of it — except with LAKE_URL, when it also runs the host's one follower of the store
+(`chicrime.remote.follow`, which imports the store's modules, polars and DuckDB among them:
+~80 MB more).
 """
 
 from __future__ import annotations

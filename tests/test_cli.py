@@ -290,6 +290,24 @@ def test_an_unreachable_store_fails_the_command_after_the_local_commit(
     assert [p for p in status["problems"] if p.startswith("publishing to s3://nowhere-bucket")]
 
 
+def test_a_missing_aws_profile_is_one_line_naming_it(tmp_path: Path) -> None:
+    """boto3's own settings gone wrong (a profile that does not exist) fail the publish after
+    `demo` with one line saying what to check, not a traceback."""
+    env = {
+        "DATA_DIR": str(tmp_path / "data"),
+        "LAKE_URL": "s3://some-bucket",
+        "AWS_PROFILE": "no-such-profile",
+    }
+    demo = run_cli("demo", "--years", "0.05", "--revision-days", "0", env=env, cwd=tmp_path)
+    assert demo.returncode == 1
+    assert demo.stderr.splitlines()[-1] == (
+        "chicrime: cannot set up the S3 client for LAKE_URL: The config profile "
+        "(no-such-profile) could not be found. Check AWS_PROFILE, AWS_ENDPOINT_URL, "
+        "AWS_DEFAULT_REGION and ~/.aws/config. The local lake is committed; `chicrime publish` "
+        "(or the next run) publishes it."
+    )
+
+
 def test_publish_without_lake_url_exits_2(tmp_path: Path) -> None:
     """`chicrime publish` needs LAKE_URL, and says so."""
     result = run_cli("publish", env={"DATA_DIR": str(tmp_path / "data")}, cwd=tmp_path)

@@ -336,6 +336,57 @@ def test_a_far_smaller_lake_is_published_only_when_replacing(
     assert current_manifest(store_of(s3_server))[1].rows == 3
 
 
+def test_a_demo_lake_is_published_over_real_records_only_when_replacing(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path
+) -> None:
+    """A synthetic lake (`chicrime demo`) over the real records the store serves is refused
+    before any upload, however many rows it has; `replacing=True` publishes it."""
+    real = host(tmp_path / "real", s3_server)
+    change(real, 1, 2, 3)
+    served = publish(real, store_of(s3_server), clock=clock)
+    demo = host(tmp_path / "demo", s3_server, lake=demo_dir)
+
+    with pytest.raises(MassDeletionError, match="a synthetic lake written by `chicrime demo`"):
+        publish(demo, store_of(s3_server), clock=clock)
+    key, manifest = current_manifest(store_of(s3_server))
+    assert (key, manifest.synthetic, manifest.rows) == (served.manifest, False, 3)
+
+    replaced = publish(demo, store_of(s3_server), clock=clock, replacing=True)
+    assert replaced.changed
+    assert current_manifest(store_of(s3_server))[1].synthetic
+
+
+def test_a_follower_drops_a_stale_journal_and_checks_the_files_it_reuses(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path
+) -> None:
+    """A `-wal` left from when the host ran its own ingestion is removed, so the published run
+    history is what it reads; a held file changed in place (same size) is downloaded again,
+    not linked into the next version."""
+    publisher = host(tmp_path / "ingester", s3_server, lake=demo_dir)
+    follower = host(tmp_path / "web", s3_server)
+    web = Follower(follower, store_of(s3_server), clock=clock)
+    publish(publisher, store_of(s3_server), clock=clock)
+    follower.layout.state_dir.mkdir(parents=True)
+    stale = follower.layout.state_dir / "chicrime.db-wal"
+    stale.write_bytes(b"not this database's journal")
+    assert web.sync() == "switched"
+    assert not stale.exists()
+    assert last_run_id(follower) == last_run_id(publisher)
+
+    old_version = version_of(follower)
+    assert old_version is not None
+    (untouched,) = sorted((follower.layout.lake_dir / old_version).glob("year=2024/month=06/*"))
+    damaged = bytearray(untouched.read_bytes())
+    damaged[-100] ^= 0xFF
+    untouched.write_bytes(bytes(damaged))
+    new_version = change(publisher, 1)
+    publish(publisher, store_of(s3_server), clock=clock)
+    assert web.sync() == "switched"
+    fresh = follower.layout.lake_dir / new_version / "year=2024" / "month=06" / untouched.name
+    assert fresh.stat().st_ino != untouched.stat().st_ino
+    assert version_files(follower, new_version) == version_files(publisher, new_version)
+
+
 def test_a_pointer_deleted_during_a_publish_is_a_conflict(
     tmp_path: Path, s3_server: S3Server, demo_dir: Path
 ) -> None:
@@ -442,10 +493,14 @@ def test_a_follower_keeps_serving_while_the_store_is_away(
     assert following[0].startswith(f"following {url(s3_server)} has failed since 2026-11-27")
     assert report["follow"]["failing_since"] == "2026-11-27T12:00:00Z"
     assert report["lake"]["rows"] == rows
-    freshness = Analytics(follower.data_dir, cache=False).freshness()
+    freshness = Analytics(follower.data_dir, cache=False, follows_store=True).freshness()
     assert freshness.rows == rows
-    assert freshness.store_problem is not None
-    assert "has not been able to follow" in freshness.store_problem
+    assert freshness.store_problem == (
+        "has not been able to follow the shared store since 2026-11-27 12:00:00 UTC; it shows "
+        "the version published 2026-11-27 12:00:00 UTC"
+    )
+    # A host serving without LAKE_URL (no longer following) does not repeat an old failure.
+    assert Analytics(follower.data_dir, cache=False).freshness().store_problem is None
 
     s3_server.start()
     s3_server.create_bucket(s3_server.bucket)
@@ -457,15 +512,18 @@ def test_a_follower_keeps_serving_while_the_store_is_away(
     status = SyncStatus.load(follower.layout.follow_status)
     assert status is not None
     assert (status.failing_since, status.manifest) == (None, republished.manifest)
-    assert Analytics(follower.data_dir, cache=False).freshness().store_problem is None
+    assert (
+        Analytics(follower.data_dir, cache=False, follows_store=True).freshness().store_problem
+        is None
+    )
 
 
 def test_retention_keeps_the_current_publication_and_what_it_uses(
     tmp_path: Path, s3_server: S3Server, demo_dir: Path
 ) -> None:
     """With zero retention only the current manifest and its objects remain after three
-    publications; with 24 h nothing is deleted; `expire` keeps a manifest whose successor is
-    newer than the cutoff."""
+    publications; with 24 h nothing is deleted; `expire` keeps what the pointer replaced after
+    the cutoff, and deletes a manifest it never named only once that is older than the cutoff."""
     # The clock runs an hour ahead of the store's own time, a minute further each call.
     start = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
     ticks = itertools.count()
@@ -495,18 +553,38 @@ def test_retention_keeps_the_current_publication_and_what_it_uses(
     all_objects = {e.key for _, m in kept for e in m.entries}
     assert {o.key for o in store.objects("objects/")} == all_objects
 
-    # `expire` with the cutoff at the last manifest's own time: the first has a successor
-    # older than the cutoff and goes, the second's successor is not older and it stays.
-    listed = sorted(store.objects("manifests/"), key=lambda m: (m.modified, m.key))
-    assert [m.key for m in listed] == [p.manifest for p, _ in kept]
-    assert listed[0].modified <= listed[1].modified < listed[2].modified
+    # The pointer lists what it replaced, newest first, with when. `expire` with the cutoff a
+    # second after the first was replaced: the first goes, with the objects only it used; the
+    # second was replaced after the cutoff and stays.
+    pointer = read_pointer(store)
+    assert pointer is not None
+    replaced = pointer[0].replaced
+    assert [r.manifest for r in replaced] == [kept[1][0].manifest, kept[0][0].manifest]
+    first_replaced = dt.datetime.fromisoformat(replaced[1].until)
+    assert first_replaced < dt.datetime.fromisoformat(replaced[0].until)
     only_first = {e.key for e in kept[0][1].entries} - {
         e.key for _, m in kept[1:] for e in m.entries
     }
     assert only_first
-    assert expire(store, 0, listed[2].modified) == 1 + len(only_first)
+    cutoff = first_replaced + dt.timedelta(seconds=1)
+    assert expire(store, 0, cutoff) == 1 + len(only_first)
     assert manifest_keys(store) == sorted(p.manifest for p, _ in kept[1:])
     assert {o.key for o in store.objects("objects/")} == all_objects - only_first
+
+    # A manifest the pointer never named (a publish that died before its switch) does not
+    # count as replacing anything, and goes once it is older than the retention.
+    orphan = "manifests/29990101T000000-dead.json"
+    store.write(orphan, kept[2][1].to_json(), if_absent=True)
+    # Younger than the retention: perhaps a publish under way elsewhere; it stays.
+    assert expire(store, 1, dt.datetime.now(dt.UTC)) == 0
+    assert orphan in manifest_keys(store)
+    # Two days on: the orphan goes, and so does the second publication (replaced long ago),
+    # with the objects only it used; the current one and its objects stay.
+    only_second = {e.key for e in kept[1][1].entries} - {e.key for e in kept[2][1].entries}
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+    assert expire(store, 24, later) == 2 + len(only_second)
+    assert manifest_keys(store) == [kept[2][0].manifest]
+    assert {o.key for o in store.objects("objects/")} == {e.key for e in kept[2][1].entries}
 
     # Zero hours, on a store of its own: after each publish only the current one is left.
     s3_server.create_bucket(other := f"{s3_server.bucket}-zero")
@@ -537,6 +615,7 @@ VALID = {
     "format": 1,
     "version": ".v-x",
     "rows": 1,
+    "synthetic": False,
     "files": [["lake/.v-x/year=2024/month=01/p.parquet", HASH, 1]],
 }
 
@@ -550,6 +629,8 @@ VALID = {
         ("lake/.v-y/year=2024/month=01/p.parquet", HASH),
         ("lake/.v-x/year=2024/month=01/p.parquet", "A" * 64),
         ("lake/.v-x/year=2024/month=01/p.parquet", "../" + "a" * 61),
+        ("lake/.v-x/year=2024/month=01/p\x00.parquet", HASH),
+        ("lake/.v-x/year=2024/month=01/p\n.parquet", HASH),
     ],
 )
 def test_a_manifest_outside_what_a_publication_may_hold_is_refused(path: str, digest: str) -> None:
@@ -558,6 +639,16 @@ def test_a_manifest_outside_what_a_publication_may_hold_is_refused(path: str, di
     hostile = {**VALID, "files": [[path, digest, 1]]}
     with pytest.raises(ObjectStoreError, match=r"s3://b/m\.json is not a chicrime manifest"):
         Manifest.from_json(json.dumps(hostile).encode(), "s3://b/m.json")
+
+
+@pytest.mark.parametrize(
+    "field", [{"rows": 1e999}, {"rows": -1}, {"synthetic": "no"}, {"files": [["x", HASH, 1e999]]}]
+)
+def test_a_manifest_with_impossible_values_is_refused(field: dict[str, object]) -> None:
+    """Numbers no lake has (infinite, negative) and a non-boolean flag raise ObjectStoreError,
+    never another exception a caller would not expect."""
+    with pytest.raises(ObjectStoreError, match=r"^s3://b/m\.json is not a chicrime manifest"):
+        Manifest.from_json(json.dumps({**VALID, **field}).encode(), "s3://b/m.json")
 
 
 def test_a_follower_pointed_at_a_hostile_manifest_writes_nothing_outside_data_dir(
@@ -577,6 +668,7 @@ def test_a_follower_pointed_at_a_hostile_manifest_writes_nothing_outside_data_di
         "format": 1,
         "version": ".v-evil",
         "rows": 1,
+        "synthetic": False,
         "files": [[path, digest, len(body)] for path in escapes],
     }
     s3.put_object(

@@ -210,6 +210,12 @@ def test_cache_url_password_is_a_secret_even_in_errors(tmp_path):
             environ={"CACHE_URL": "http://user:hunter2@cache:6379"}, dotenv_path=tmp_path / ".env"
         )
     assert str(caught.value).startswith("CACHE_URL='http://user:***@cache:6379' is not valid")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            environ={"CACHE_URL": "cache:6379/0?Password=hunter2&db=1"},
+            dotenv_path=tmp_path / ".env",
+        )
+    assert str(caught.value).startswith("CACHE_URL='cache:6379/0?Password=***&db=1' is not")
 
 
 def test_bad_value_in_dotenv_file_raises_config_error(tmp_path):

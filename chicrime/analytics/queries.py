@@ -279,8 +279,9 @@ class Analytics:
 
     Results are memoised in a diskcache under `cache_dir` (default `data_dir/cache/analytics`)
     bounded by `cache_size_bytes`, shared by every process using that directory, or in the Redis
-    at `cache_url` (shared by every host using it); `cache=False` turns memoisation off. Counts
-    come from the version's rollups where one answers exactly; `rollups=False` reads only the
+    at `cache_url` (shared by every host using it); `cache=False` turns memoisation off.
+    `follows_store` (a web host with LAKE_URL) adds what the follower recorded to `freshness`.
+    Counts come from the version's rollups where one answers exactly; `rollups=False` reads only the
     lake files (the answers are the same). `on_query`, if given, is called with a label before
     each DuckDB query runs (for tests and timing).
     `clock` returns the current instant (aware, UTC; default the system clock); it decides
@@ -295,6 +296,7 @@ class Analytics:
         cache_size_bytes: int = 256 * 2**20,
         cache: bool = True,
         cache_url: str | None = None,
+        follows_store: bool = False,
         rollups: bool = True,
         on_query: Callable[[str], None] | None = None,
         clock: Callable[[], dt.datetime] | None = None,
@@ -313,6 +315,7 @@ class Analytics:
         self._history = StateView(layout.state_db)
         self._on_query = on_query
         self._use_rollups = rollups
+        self._follows_store = follows_store
 
     # -- the lake as a whole ------------------------------------------------------------------
 
@@ -376,7 +379,7 @@ class Analytics:
         """
         stats = self._lake_stats()
         last = self._history.last_success()
-        followed = SyncStatus.load(self._layout.follow_status)
+        followed = SyncStatus.load(self._layout.follow_status) if self._follows_store else None
         return Freshness(
             last_success_at=self._history.last_success_at(),
             newest_date=stats.last,

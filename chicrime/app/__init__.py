@@ -63,7 +63,12 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     `clock` (aware, UTC; default the system clock) tells the analytics which day it is, for the
     default view. Raises ValueError for a map style `chicrime.app.security` has no policy for.
     """
-    analytics = Analytics(settings.data_dir, cache_url=settings.cache_url, clock=clock)
+    analytics = Analytics(
+        settings.data_dir,
+        cache_url=settings.cache_url,
+        follows_store=settings.lake_url is not None,
+        clock=clock,
+    )
     install(AppContext(settings=settings, analytics=analytics))
     app = dash.Dash(
         __name__,

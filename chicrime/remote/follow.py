@@ -28,6 +28,7 @@ from chicrime.remote.objects import ObjectStore
 from chicrime.remote.publish import read_manifest, read_pointer
 from chicrime.remote.status import SyncStatus
 from chicrime.settings import Settings
+from chicrime.store.faults import fsync_dir
 from chicrime.store.lake import Lake
 from chicrime.store.lock import run_lock
 from chicrime.store.state import utc_text
@@ -56,7 +57,12 @@ class Follower:
         Never raises for the store or the disk: a failure is logged and recorded in
         `state/follow.json`, and the local lake stays as it was.
         """
-        status = SyncStatus.load(self.layout.follow_status) or SyncStatus(url=self.store.url)
+        earlier = SyncStatus.load(self.layout.follow_status)
+        status = (
+            earlier
+            if earlier is not None and earlier.url == self.store.url
+            else SyncStatus(self.store.url)
+        )
         now = utc_text(self.clock())
         try:
             found = read_pointer(self.store)
@@ -99,10 +105,18 @@ class Follower:
         """`sync` every `LAKE_POLL_SECONDS` until `stop` is set; an unexpected error is logged
         and the next poll tries again (the thread never dies while the server runs)."""
         while not stop.wait(self.settings.lake_poll_seconds):
-            try:
-                self.sync()
-            except Exception:
-                log.exception("following the store failed unexpectedly; trying at the next poll")
+            self.sync_or_log()
+
+    def sync_or_log(self) -> None:
+        """`sync`, with an unexpected error logged (and kept for `status`) instead of raised."""
+        try:
+            self.sync()
+        except Exception as exc:
+            log.exception("following the store failed unexpectedly; trying at the next poll")
+            status = SyncStatus.load(self.layout.follow_status) or SyncStatus(self.store.url)
+            status.failed(utc_text(self.clock()), f"unexpected {exc!r}").save(
+                self.layout.follow_status
+            )
 
     def _serving(self, version: str) -> bool:
         return Lake(self.layout.lake_dir).version() == version
@@ -121,7 +135,7 @@ class Follower:
             target = work / entry.path
             target.parent.mkdir(parents=True, exist_ok=True)
             local = held.get(entry.sha256)
-            if local is not None:
+            if local is not None and file_sha256(local) == entry.sha256:
                 os.link(local, target)
                 continue
             self.store.download(entry.key, target)
@@ -130,19 +144,28 @@ class Follower:
                     f"{self.store.url}/{entry.key} does not match its manifest for "
                     f"{entry.path} (size or SHA-256): publication not switched to"
                 )
+            _fsync_file(target)
         roots = version_roots(layout, manifest.version)
         if not same_version:
             (work / roots[0]).mkdir(parents=True, exist_ok=True)  # an empty lake has no files
+            for directory in sorted(p for p in work.rglob("*") if p.is_dir()):
+                fsync_dir(directory)
             for root in roots[:4]:
                 self._move_in(work / root, layout.data_dir / root)
+            fsync_dir(layout.lake_dir)
             lake.switch_to(manifest.version)
+        # A journal left beside the state database (this host once ran its own ingestion)
+        # would be read into the snapshot that replaces it.
+        for suffix in ("-wal", "-shm", "-journal"):
+            layout.state_db.with_name(layout.state_db.name + suffix).unlink(missing_ok=True)
         for root in roots[4:]:
             self._move_in(work / root, layout.data_dir / root)
         _write_json(layout.follow_manifest, manifest.to_json())
         shutil.rmtree(work, ignore_errors=True)
 
     def _held_files(self) -> dict[str, Path]:
-        """Files of the publication served now, by hash, that are still on disk at its size."""
+        """Files of the publication served now, by hash, still on disk at its size (the caller
+        checks the hash before using one)."""
         try:
             served = Manifest.from_json(self.layout.follow_manifest.read_bytes(), "local")
         except (OSError, ObjectStoreError):
@@ -172,14 +195,20 @@ class Follower:
 def _write_json(path: Path, body: bytes) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_bytes(body)
+    _fsync_file(temporary)
     os.replace(temporary, path)
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def start_following(settings: Settings, store: ObjectStore) -> threading.Event:
     """Sync once now, then in a background thread every `LAKE_POLL_SECONDS`; set the returned
     event to stop it."""
     follower = Follower(settings, store)
-    follower.sync()
+    follower.sync_or_log()
     stop = threading.Event()
     threading.Thread(
         target=follower.follow, args=(stop,), name="chicrime-follow", daemon=True

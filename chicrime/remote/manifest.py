@@ -48,6 +48,7 @@ class Entry:
 class Manifest:
     version: str  # the lake version's directory name, `.v-...`
     rows: int  # the version's lake rows (from its facts)
+    synthetic: bool  # written by `chicrime demo`
     entries: tuple[Entry, ...]
 
     def to_json(self) -> bytes:
@@ -56,6 +57,7 @@ class Manifest:
                 "format": _FORMAT,
                 "version": self.version,
                 "rows": self.rows,
+                "synthetic": self.synthetic,
                 "files": [[e.path, e.sha256, e.size] for e in self.entries],
             },
             indent=0,
@@ -68,7 +70,13 @@ class Manifest:
             document = json.loads(raw)
             version = document["version"]
             rows = int(document["rows"])
-            if document["format"] != _FORMAT or not _VERSION.fullmatch(version) or rows < 0:
+            synthetic = document["synthetic"]
+            if (
+                document["format"] != _FORMAT
+                or not _VERSION.fullmatch(version)
+                or rows < 0
+                or not isinstance(synthetic, bool)
+            ):
                 raise ValueError(f"format {document['format']!r}, version {version!r}, {rows} rows")
             entries = tuple(Entry(str(p), str(h), int(n)) for p, h, n in document["files"])
             roots = version_roots(Layout(Path(".")), version)
@@ -77,12 +85,12 @@ class Manifest:
                     raise ValueError(f"{entry.path}: hash {entry.sha256!r}, size {entry.size}")
                 if not _allowed(entry.path, roots):
                     raise ValueError(f"{entry.path!r} is not a path a publication may hold")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
             raise ObjectStoreError(
                 f"{source} is not a chicrime manifest this version can use ({exc}); nothing was "
                 "downloaded. Publish again with this chicrime version."
             ) from None
-        return cls(version, rows, entries)
+        return cls(version, rows, synthetic, entries)
 
 
 def version_roots(layout: Layout, version: str) -> tuple[str, ...]:
@@ -105,7 +113,7 @@ def version_roots(layout: Layout, version: str) -> tuple[str, ...]:
 
 
 def build_manifest(
-    layout: Layout, version: str, state_snapshot: Path
+    layout: Layout, version: str, state_snapshot: Path, synthetic: bool
 ) -> tuple[Manifest, dict[str, Path]]:
     """The manifest of `version` as it is on disk, and each entry's local file.
 
@@ -131,7 +139,7 @@ def build_manifest(
             f"{version} has no facts file, so its size is not known: it cannot be published. "
             "The next `chicrime ingest --once` that changes the lake writes one."
         )
-    return Manifest(version, facts.rows, entries), sources
+    return Manifest(version, facts.rows, synthetic, entries), sources
 
 
 def file_sha256(path: Path) -> str:
@@ -143,6 +151,6 @@ def file_sha256(path: Path) -> str:
 
 
 def _allowed(path: str, roots: tuple[str, ...]) -> bool:
-    if any(part in ("", ".", "..") for part in path.split("/")):
+    if any(part in ("", ".", "..") for part in path.split("/")) or not path.isprintable():
         return False
     return any(path == root or path.startswith(root + "/") for root in roots)

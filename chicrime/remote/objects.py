@@ -162,11 +162,17 @@ def _client() -> Any:
             "chicrime installed with its cloud extra: "
             "pip install 'chicrime[cloud]' (boto3 is missing)",
         ) from None
-    return boto3.client(
-        "s3",
-        config=Config(
-            connect_timeout=_CONNECT_SECONDS,
-            read_timeout=_READ_SECONDS,
-            retries={"max_attempts": _ATTEMPTS, "mode": "standard"},
-        ),
-    )
+    try:
+        return boto3.client(
+            "s3",
+            config=Config(
+                connect_timeout=_CONNECT_SECONDS,
+                read_timeout=_READ_SECONDS,
+                retries={"max_attempts": _ATTEMPTS, "mode": "standard"},
+            ),
+        )
+    except Exception as exc:  # a missing profile, a malformed endpoint: boto3's own settings
+        raise ObjectStoreError(
+            f"cannot set up the S3 client for LAKE_URL: {exc}. Check AWS_PROFILE, "
+            "AWS_ENDPOINT_URL, AWS_DEFAULT_REGION and ~/.aws/config."
+        ) from None

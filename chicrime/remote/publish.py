@@ -4,7 +4,8 @@ Layout of the store, under its prefix:
 
     objects/ab/ab12...        each file's bytes, once, named by its SHA-256
     manifests/STAMP-TOKEN.json  one publication: every file of a version, by hash (manifest.py)
-    current.json              the pointer: which manifest hosts should serve
+    current.json              the pointer: which manifest hosts should serve, and which ones
+                              it replaced within the retention (and when)
 
 A publication uploads the objects the store lacks, writes its manifest under a new key, and
 only then switches the pointer, with a conditional PUT on the pointer's ETag as it was read
@@ -12,15 +13,15 @@ only then switches the pointer, with a conditional PUT on the pointer's ETag as 
 never part of one, and when two publishers race exactly one switch succeeds: the other raises
 `PublishConflictError` and withdraws its manifest; both local lakes are untouched.
 
-Publications superseded longer than `LAKE_RETENTION_HOURS` ago are deleted after a successful
-switch, then the objects no remaining publication uses (if they are older than the retention
-too, so another publisher's uploads in flight are never taken).
+After a successful switch, still under the run lock: publications the pointer replaced longer
+than `LAKE_RETENTION_HOURS` ago are deleted, and so are manifests it never pointed at (a
+publish that died before its switch) once older than that; then the objects no remaining
+manifest uses, if they are older than the retention too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import logging
 import secrets
@@ -32,16 +33,30 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chicrime.clock import utc_now
-from chicrime.errors import LakeError, MassDeletionError, ObjectStoreError, PublishConflictError
+from chicrime.errors import (
+    LakeError,
+    MassDeletionError,
+    ObjectStoreError,
+    PublishConflictError,
+    StateError,
+)
 from chicrime.remote.manifest import Manifest, build_manifest
 from chicrime.remote.objects import ObjectStore, PreconditionFailed
 from chicrime.remote.status import SyncStatus
 from chicrime.settings import Settings
 from chicrime.store.lake import Lake
 from chicrime.store.lock import run_lock
-from chicrime.store.state import utc_text
+from chicrime.store.state import StateView, utc_text
 
-__all__ = ["Pointer", "Published", "expire", "publish", "read_manifest", "read_pointer"]
+__all__ = [
+    "Pointer",
+    "Published",
+    "Replaced",
+    "expire",
+    "publish",
+    "read_manifest",
+    "read_pointer",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +66,30 @@ OBJECTS = "objects/"
 
 
 @dataclass(frozen=True)
+class Replaced:
+    """A publication the pointer named before, and when it stopped naming it."""
+
+    manifest: str
+    until: str  # UTC instant
+
+
+@dataclass(frozen=True)
 class Pointer:
-    """The store's current publication."""
+    """The store's current publication, and those it replaced within the retention."""
 
     manifest: str  # key of its manifest
     version: str  # its lake version
     published_at: str  # UTC instant of the switch
+    replaced: tuple[Replaced, ...] = ()  # newest first
 
     def to_json(self) -> bytes:
         return json.dumps(
-            {"manifest": self.manifest, "version": self.version, "published_at": self.published_at}
+            {
+                "manifest": self.manifest,
+                "version": self.version,
+                "published_at": self.published_at,
+                "replaced": [[r.manifest, r.until] for r in self.replaced],
+            }
         ).encode()
 
 
@@ -85,15 +114,21 @@ def read_pointer(store: ObjectStore) -> tuple[Pointer, str] | None:
     try:
         document = json.loads(raw)
         pointer = Pointer(
-            str(document["manifest"]), str(document["version"]), str(document["published_at"])
+            str(document["manifest"]),
+            str(document["version"]),
+            str(document["published_at"]),
+            tuple(Replaced(str(m), str(u)) for m, u in document.get("replaced", [])),
         )
+        for key in (pointer.manifest, *(r.manifest for r in pointer.replaced)):
+            if not key.startswith(MANIFESTS) or ".." in key:
+                raise ValueError(key)
+        for instant in (r.until for r in pointer.replaced):
+            _instant(instant)
     except (ValueError, KeyError, TypeError):
         raise ObjectStoreError(
             f"{store.url}/{POINTER} is not chicrime's pointer; nothing was read. Move it aside "
             "and publish again."
         ) from None
-    if not pointer.manifest.startswith(MANIFESTS) or ".." in pointer.manifest:
-        raise ObjectStoreError(f"{store.url}/{POINTER} names {pointer.manifest!r}, not a manifest")
     return pointer, etag
 
 
@@ -109,35 +144,45 @@ def publish(
     clock: Callable[[], dt.datetime] = utc_now,
     *,
     replacing: bool = False,
+    on_upload: Callable[[], None] | None = None,
 ) -> Published:
-    """Publish the current lake version, boundaries and run history to `store`.
+    """Publish the current lake version, boundaries and run history to `store`, then expire
+    what the retention no longer keeps; `on_upload` is called after each file uploaded.
 
     Under the run lock (`RunInProgressError` if a run holds it). Nothing is switched unless
     every object and the manifest were stored; on failure the store's pointer is as it was, the
-    error is kept for `chicrime status` and raised (`ObjectStoreError`, `PublishConflictError`).
-    A lake that would take more than `MAX_DELETE_PERCENT` of the rows the store serves away
-    from every web host is refused (`MassDeletionError`, nothing uploaded) unless `replacing`.
+    error is kept for `chicrime status` and raised. Refused before any upload unless
+    `replacing` (`MassDeletionError`): a lake that would take more than `MAX_DELETE_PERCENT`
+    of the served rows from every web host, or a demo lake over real records.
     """
     layout = settings.layout
     status_path = layout.publish_status
-    status = SyncStatus.load(status_path) or SyncStatus(url=store.url)
+    earlier = SyncStatus.load(status_path)
+    status = earlier if earlier is not None and earlier.url == store.url else SyncStatus(store.url)
     with run_lock(layout.run_lock):
-        version = Lake(layout.lake_dir).version()
-        if version is None:
-            raise LakeError(
-                f"nothing to publish to {store.url}: {layout.lake_dir} holds no lake yet. Run "
-                "`chicrime ingest --once` (or `chicrime demo`) first."
-            )
         work = layout.staging_dir / "publish"
         try:
+            version = Lake(layout.lake_dir).version()
+            if version is None:
+                raise LakeError(
+                    f"nothing to publish to {store.url}: {layout.lake_dir} holds no lake yet. "
+                    "Run `chicrime ingest --once` (or `chicrime demo`) first."
+                )
             snapshot = _snapshot_state(
                 layout.state_db, work / "chicrime.db", settings.sqlite_timeout
             )
-            manifest, sources = build_manifest(layout, version, snapshot)
+            synthetic = StateView(snapshot).last_success_kind() == "demo"
+            manifest, sources = build_manifest(layout, version, snapshot, synthetic)
             published = _switch(
-                store, manifest, sources, clock, None if replacing else settings.max_delete_percent
+                store,
+                manifest,
+                sources,
+                clock(),
+                settings.lake_retention_hours,
+                None if replacing else settings.max_delete_percent,
+                on_upload,
             )
-        except (ObjectStoreError, MassDeletionError) as exc:
+        except Exception as exc:  # every failure is kept for `status`, then raised as it was
             status.failed(utc_text(clock()), str(exc)).save(status_path)
             raise
         finally:
@@ -148,11 +193,11 @@ def publish(
             manifest=published.manifest,
             done_at=utc_text(clock()) if published.changed else None,
         ).save(status_path)
-    try:
-        expired = expire(store, settings.lake_retention_hours, clock())
-    except ObjectStoreError as exc:  # the publication stands; old ones wait for the next run
-        log.warning("old publications were not expired: %s", exc)
-        expired = 0
+        try:
+            expired = expire(store, settings.lake_retention_hours, clock())
+        except ObjectStoreError as exc:  # the publication stands; old ones wait for the next
+            log.warning("old publications were not expired: %s", exc)
+            expired = 0
     return replace(published, expired=expired)
 
 
@@ -160,14 +205,21 @@ def _switch(
     store: ObjectStore,
     manifest: Manifest,
     sources: dict[str, Path],
-    clock: Callable[[], dt.datetime],
+    now: dt.datetime,
+    retention_hours: float,
     max_drop_percent: float | None,
+    on_upload: Callable[[], None] | None,
 ) -> Published:
     current = read_pointer(store)
     served = None if current is None else current[0].manifest
-    previous = None if served is None else read_manifest(store, served)
+    try:
+        previous = None if served is None else read_manifest(store, served)
+    except ObjectStoreError:
+        if max_drop_percent is not None:
+            raise
+        previous = None  # replacing: what is served does not matter, even unreadable
     if previous is not None and max_drop_percent is not None:
-        _check_rows(store.url, previous, manifest, max_drop_percent)
+        _check_replaces(store.url, previous, manifest, max_drop_percent)
     # What the store holds, listed rather than assumed from the last publication: an object
     # lost since (deleted by hand, a store restored from backup) is uploaded again.
     stored = {o.key: o.size for o in store.objects(OBJECTS)}
@@ -179,13 +231,19 @@ def _switch(
         store.upload(sources[entry.path], entry.key)
         uploaded.add(entry.sha256)
         size += entry.size
+        if on_upload is not None:
+            on_upload()
     unchanged = previous is not None and set(previous.entries) == set(manifest.entries)
     if unchanged and served is not None:
         return Published(manifest.version, served, False, len(uploaded), size, 0)
-    now = clock()
     key = f"{MANIFESTS}{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}.json"
     store.write(key, manifest.to_json(), if_absent=True)
-    pointer = Pointer(key, manifest.version, utc_text(now))
+    pointer = Pointer(
+        key,
+        manifest.version,
+        utc_text(now),
+        () if current is None else _still_kept(current[0], now, retention_hours),
+    )
     try:
         if current is None:
             store.write(POINTER, pointer.to_json(), if_absent=True)
@@ -207,46 +265,68 @@ def _switch(
     return Published(manifest.version, key, True, len(uploaded), size, 0)
 
 
-def _check_rows(url: str, served: Manifest, candidate: Manifest, max_drop_percent: float) -> None:
-    """Refuse a publication that drops an implausible share of the rows every web host serves
-    (a new, nearly empty DATA_DIR pointed at the store, say). Up to 20 rows always may go."""
+def _still_kept(current: Pointer, now: dt.datetime, retention_hours: float) -> tuple[Replaced, ...]:
+    """What the next pointer lists as replaced: the current publication (replaced `now`) and
+    those it listed that were replaced within the retention."""
+    cutoff = now - dt.timedelta(hours=retention_hours)
+    recent = [r for r in current.replaced if _instant(r.until) >= cutoff]
+    return (Replaced(current.manifest, utc_text(now)), *recent)
+
+
+def _check_replaces(
+    url: str, served: Manifest, candidate: Manifest, max_drop_percent: float
+) -> None:
+    """Refuse a publication no web host should switch to without someone meaning it: one that
+    drops an implausible share of the served rows (a new, nearly empty DATA_DIR pointed at the
+    store; up to 20 rows always may go), or a demo lake over real records."""
+    advice = (
+        "Nothing was uploaded. If this lake is meant to replace the published one, run "
+        "`chicrime publish --replace`."
+    )
+    if candidate.synthetic and not served.synthetic:
+        raise MassDeletionError(
+            f"refusing to publish {candidate.version}, a synthetic lake written by `chicrime "
+            f"demo`, over the real records {url} serves. {advice}"
+        )
     lost = served.rows - candidate.rows
     if lost > 20 and lost > served.rows * max_drop_percent / 100:
         raise MassDeletionError(
             f"refusing to publish {candidate.version} ({candidate.rows:,} rows) over the "
             f"{served.rows:,} rows {url} serves: every web host would lose "
             f"{lost / served.rows:.1%} of them, more than MAX_DELETE_PERCENT="
-            f"{max_drop_percent:g}. Nothing was uploaded. If this lake is meant to replace the "
-            "published one, run `chicrime publish --replace`."
+            f"{max_drop_percent:g}. {advice}"
         )
 
 
 def expire(store: ObjectStore, retention_hours: float, now: dt.datetime) -> int:
-    """Delete publications superseded more than `retention_hours` before `now`, then objects
-    older than that which no remaining publication uses; how many keys were deleted.
+    """Delete what the retention no longer keeps; how many keys were deleted.
 
-    Deletes nothing unless the pointer and every remaining manifest were read in full.
+    Kept: the current publication, those the pointer replaced less than `retention_hours`
+    before `now`, and any manifest younger than that (a publish under way elsewhere); then
+    every object those manifests use, and any object younger than that. Deletes nothing
+    unless the pointer, the listings and every kept manifest were read in full.
     """
     found = read_pointer(store)
     if found is None:
         return 0
-    current = found[0].manifest
+    pointer = found[0]
     cutoff = now - dt.timedelta(hours=retention_hours)
-    manifests = sorted(store.objects(MANIFESTS), key=lambda m: (m.modified, m.key))
-    expired = [
-        m.key
-        for m, successor in itertools.pairwise(manifests)
-        if m.key != current and successor.modified < cutoff
-    ]
+    kept = {pointer.manifest} | {
+        r.manifest for r in pointer.replaced if _instant(r.until) >= cutoff
+    }
+    manifests = store.objects(MANIFESTS)
+    if pointer.manifest not in {m.key for m in manifests}:
+        raise ObjectStoreError(
+            f"{store.url}: the current manifest {pointer.manifest} is not listed"
+        )
+    expired = [m.key for m in manifests if m.key not in kept and m.modified < cutoff]
     referenced: set[str] = set()
     for m in manifests:
         if m.key in expired:
             continue
-        kept = read_manifest(store, m.key)
-        if kept is not None:
-            referenced |= {e.key for e in kept.entries}
-    if current not in {m.key for m in manifests}:
-        raise ObjectStoreError(f"{store.url}: the current manifest {current} is not listed")
+        manifest = read_manifest(store, m.key)
+        if manifest is not None:
+            referenced |= {e.key for e in manifest.entries}
     unused = [
         o.key for o in store.objects(OBJECTS) if o.key not in referenced and o.modified < cutoff
     ]
@@ -257,14 +337,28 @@ def expire(store: ObjectStore, retention_hours: float, now: dt.datetime) -> int:
     return len(expired) + len(unused)
 
 
+def _instant(text: str) -> dt.datetime:
+    """A stored UTC instant (`2026-12-06T08:53:09Z`), aware; ValueError if it is not one."""
+    moment = dt.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(text)
+    return moment
+
+
 def _snapshot_state(database: Path, target: Path, timeout: float) -> Path:
     """A consistent copy of the state database at `target` (rollback journal, so a reader can
     open it read-only anywhere); `target` does not exist when there is no database."""
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
     if database.is_file():
-        reader = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=timeout)
-        with closing(reader) as source, closing(sqlite3.connect(target)) as copy:
-            source.backup(copy)
-            copy.execute("PRAGMA journal_mode = DELETE")
+        try:
+            reader = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=timeout)
+            with closing(reader) as source, closing(sqlite3.connect(target)) as copy:
+                source.backup(copy)
+                copy.execute("PRAGMA journal_mode = DELETE")
+        except sqlite3.Error as exc:
+            raise StateError(
+                f"cannot copy the state database {database} to {target} for publishing: {exc}. "
+                "Check the disk under DATA_DIR (free space, permissions); nothing was published."
+            ) from None
     return target
