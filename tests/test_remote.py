@@ -387,6 +387,23 @@ def test_a_follower_drops_a_stale_journal_and_checks_the_files_it_reuses(
     assert version_files(follower, new_version) == version_files(publisher, new_version)
 
 
+def test_an_unreadable_served_manifest_is_replaced_only_when_replacing(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path
+) -> None:
+    """If the manifest the pointer names cannot be read, a publish cannot tell what it would
+    replace and stops; `replacing=True` publishes over it."""
+    a = host(tmp_path / "a", s3_server, lake=demo_dir)
+    first = publish(a, store_of(s3_server), clock=clock)
+    s3_server.client().put_object(
+        Bucket=s3_server.bucket, Key=f"{PREFIX}/{first.manifest}", Body=b"{not json"
+    )
+    change(a, 1)
+    with pytest.raises(ObjectStoreError, match="is not a chicrime manifest"):
+        publish(a, store_of(s3_server), clock=clock)
+    replaced = publish(a, store_of(s3_server), clock=clock, replacing=True)
+    assert (replaced.changed, current_manifest(store_of(s3_server))[0]) == (True, replaced.manifest)
+
+
 def test_a_pointer_deleted_during_a_publish_is_a_conflict(
     tmp_path: Path, s3_server: S3Server, demo_dir: Path
 ) -> None:
