@@ -41,6 +41,8 @@ _MISSING = object()
 # maxmemory policy may drop them sooner).
 _REDIS_TTL_SECONDS = 7 * 86_400
 _REDIS_PAUSE_SECONDS = 30.0
+# Connect and answer timeouts of one Redis request: a server that does not answer is skipped.
+_REDIS_TIMEOUT_SECONDS = 2.0
 
 
 class ResultCache:
@@ -125,7 +127,9 @@ class _RedisCache:
         import redis  # only with CACHE_URL: the cloud extra
 
         self._redis = redis.Redis.from_url(
-            url, socket_connect_timeout=_TIMEOUT_SECONDS, socket_timeout=_TIMEOUT_SECONDS
+            url,
+            socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
+            socket_timeout=_REDIS_TIMEOUT_SECONDS,
         )
         self._paused_until = 0.0
 

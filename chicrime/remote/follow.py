@@ -23,12 +23,12 @@ from typing import Literal
 
 from chicrime.clock import utc_now
 from chicrime.errors import ChicrimeError, ObjectStoreError, RunInProgressError
-from chicrime.remote.manifest import Manifest, file_sha256, version_roots
+from chicrime.remote.manifest import Manifest, file_sha256, host_files, lake_roots
 from chicrime.remote.objects import ObjectStore
 from chicrime.remote.publish import read_manifest, read_pointer
 from chicrime.remote.status import SyncStatus
 from chicrime.settings import Settings
-from chicrime.store.faults import fsync_dir
+from chicrime.store.faults import fsync_dir, fsync_file, replace_file
 from chicrime.store.lake import Lake
 from chicrime.store.lock import run_lock
 from chicrime.store.state import utc_text
@@ -57,12 +57,7 @@ class Follower:
         Never raises for the store or the disk: a failure is logged and recorded in
         `state/follow.json`, and the local lake stays as it was.
         """
-        earlier = SyncStatus.load(self.layout.follow_status)
-        status = (
-            earlier
-            if earlier is not None and earlier.url == self.store.url
-            else SyncStatus(self.store.url)
-        )
+        status = SyncStatus.of(self.layout.follow_status, self.store.url)
         now = utc_text(self.clock())
         try:
             found = read_pointer(self.store)
@@ -113,7 +108,7 @@ class Follower:
             self.sync()
         except Exception as exc:
             log.exception("following the store failed unexpectedly; trying at the next poll")
-            status = SyncStatus.load(self.layout.follow_status) or SyncStatus(self.store.url)
+            status = SyncStatus.of(self.layout.follow_status, self.store.url)
             status.failed(utc_text(self.clock()), f"unexpected {exc!r}").save(
                 self.layout.follow_status
             )
@@ -144,13 +139,13 @@ class Follower:
                     f"{self.store.url}/{entry.key} does not match its manifest for "
                     f"{entry.path} (size or SHA-256): publication not switched to"
                 )
-            _fsync_file(target)
-        roots = version_roots(layout, manifest.version)
+            fsync_file(target)
+        lake_paths = lake_roots(layout, manifest.version)
         if not same_version:
-            (work / roots[0]).mkdir(parents=True, exist_ok=True)  # an empty lake has no files
+            (work / lake_paths[0]).mkdir(parents=True, exist_ok=True)  # an empty lake: no files
             for directory in sorted(p for p in work.rglob("*") if p.is_dir()):
                 fsync_dir(directory)
-            for root in roots[:4]:
+            for root in lake_paths:
                 self._move_in(work / root, layout.data_dir / root)
             fsync_dir(layout.lake_dir)
             lake.switch_to(manifest.version)
@@ -158,9 +153,9 @@ class Follower:
         # would be read into the snapshot that replaces it.
         for suffix in ("-wal", "-shm", "-journal"):
             layout.state_db.with_name(layout.state_db.name + suffix).unlink(missing_ok=True)
-        for root in roots[4:]:
+        for root in host_files(layout):
             self._move_in(work / root, layout.data_dir / root)
-        _write_json(layout.follow_manifest, manifest.to_json())
+        replace_file(layout.follow_manifest, manifest.to_json())
         shutil.rmtree(work, ignore_errors=True)
 
     def _held_files(self) -> dict[str, Path]:
@@ -190,18 +185,6 @@ class Follower:
         if source.is_dir():
             shutil.rmtree(target, ignore_errors=True)
         os.replace(source, target)
-
-
-def _write_json(path: Path, body: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(body)
-    _fsync_file(temporary)
-    os.replace(temporary, path)
-
-
-def _fsync_file(path: Path) -> None:
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
 
 
 def start_following(settings: Settings, store: ObjectStore) -> threading.Event:

@@ -24,7 +24,15 @@ from chicrime.store.history import history_dir
 from chicrime.store.layout import Layout
 from chicrime.store.rollups import rollups_dir
 
-__all__ = ["Entry", "Manifest", "build_manifest", "file_sha256", "version_roots"]
+__all__ = [
+    "Entry",
+    "Manifest",
+    "build_manifest",
+    "file_sha256",
+    "host_files",
+    "lake_roots",
+    "version_roots",
+]
 
 _FORMAT = 1
 _VERSION = re.compile(r"\.v-[A-Za-z0-9_-]{1,100}")
@@ -94,22 +102,30 @@ class Manifest:
 
 
 def version_roots(layout: Layout, version: str) -> tuple[str, ...]:
-    """The paths (relative to DATA_DIR) a publication of `version` may hold: the version's own
-    directories and facts under `lake/`, the boundaries, populations and state database."""
+    """The paths (relative to DATA_DIR) a publication of `version` may hold: `lake_roots`, then
+    `host_files`."""
+    return lake_roots(layout, version) + host_files(layout)
+
+
+def lake_roots(layout: Layout, version: str) -> tuple[str, ...]:
+    """The version's own directories and facts under `lake/`; its directory first."""
     lake = layout.lake_dir
-    top = layout.data_dir
-    return tuple(
-        path.relative_to(top).as_posix()
-        for path in (
-            lake / version,
-            facts_path(lake, version),
-            rollups_dir(lake, version),
-            history_dir(lake, version),
-            layout.community_areas,
-            layout.population,
-            layout.state_db,
-        )
+    return _relative(
+        layout,
+        lake / version,
+        facts_path(lake, version),
+        rollups_dir(lake, version),
+        history_dir(lake, version),
     )
+
+
+def host_files(layout: Layout) -> tuple[str, ...]:
+    """The boundaries, populations and state database a publication carries beside its lake."""
+    return _relative(layout, layout.community_areas, layout.population, layout.state_db)
+
+
+def _relative(layout: Layout, *paths: Path) -> tuple[str, ...]:
+    return tuple(path.relative_to(layout.data_dir).as_posix() for path in paths)
 
 
 def build_manifest(
@@ -122,7 +138,7 @@ def build_manifest(
     facts (a version an older chicrime wrote: the next commit writes them).
     """
     sources: dict[str, Path] = {}
-    state = layout.state_db.relative_to(layout.data_dir).as_posix()
+    (state,) = _relative(layout, layout.state_db)
     for root in version_roots(layout, version):
         local = state_snapshot if root == state else layout.data_dir / root
         if local.is_file():

@@ -46,7 +46,7 @@ from chicrime.remote.status import SyncStatus
 from chicrime.settings import Settings
 from chicrime.store.lake import Lake
 from chicrime.store.lock import run_lock
-from chicrime.store.state import StateView, utc_text
+from chicrime.store.state import StateView, parse_utc, utc_text
 
 __all__ = [
     "Pointer",
@@ -123,7 +123,7 @@ def read_pointer(store: ObjectStore) -> tuple[Pointer, str] | None:
             if not key.startswith(MANIFESTS) or ".." in key:
                 raise ValueError(key)
         for instant in (r.until for r in pointer.replaced):
-            _instant(instant)
+            parse_utc(instant)
     except (ValueError, KeyError, TypeError):
         raise ObjectStoreError(
             f"{store.url}/{POINTER} is not chicrime's pointer; nothing was read. Move it aside "
@@ -157,8 +157,7 @@ def publish(
     """
     layout = settings.layout
     status_path = layout.publish_status
-    earlier = SyncStatus.load(status_path)
-    status = earlier if earlier is not None and earlier.url == store.url else SyncStatus(store.url)
+    status = SyncStatus.of(status_path, store.url)
     with run_lock(layout.run_lock):
         work = layout.staging_dir / "publish"
         try:
@@ -269,7 +268,7 @@ def _still_kept(current: Pointer, now: dt.datetime, retention_hours: float) -> t
     """What the next pointer lists as replaced: the current publication (replaced `now`) and
     those it listed that were replaced within the retention."""
     cutoff = now - dt.timedelta(hours=retention_hours)
-    recent = [r for r in current.replaced if _instant(r.until) >= cutoff]
+    recent = [r for r in current.replaced if parse_utc(r.until) >= cutoff]
     return (Replaced(current.manifest, utc_text(now)), *recent)
 
 
@@ -312,7 +311,7 @@ def expire(store: ObjectStore, retention_hours: float, now: dt.datetime) -> int:
     pointer = found[0]
     cutoff = now - dt.timedelta(hours=retention_hours)
     kept = {pointer.manifest} | {
-        r.manifest for r in pointer.replaced if _instant(r.until) >= cutoff
+        r.manifest for r in pointer.replaced if parse_utc(r.until) >= cutoff
     }
     manifests = store.objects(MANIFESTS)
     if pointer.manifest not in {m.key for m in manifests}:
@@ -335,14 +334,6 @@ def expire(store: ObjectStore, retention_hours: float, now: dt.datetime) -> int:
     if expired or unused:
         log.info("expired", extra={"manifests": len(expired), "objects": len(unused)})
     return len(expired) + len(unused)
-
-
-def _instant(text: str) -> dt.datetime:
-    """A stored UTC instant (`2026-12-06T08:53:09Z`), aware; ValueError if it is not one."""
-    moment = dt.datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError(text)
-    return moment
 
 
 def _snapshot_state(database: Path, target: Path, timeout: float) -> Path:

@@ -7,9 +7,10 @@ Each is one small JSON file, replaced atomically; a missing or unreadable file r
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+
+from chicrime.store.faults import replace_file
 
 __all__ = ["SyncStatus"]
 
@@ -28,6 +29,13 @@ class SyncStatus:
     failing_since: str | None = None  # UTC instant of the first failure in a row
 
     @classmethod
+    def of(cls, path: Path, url: str) -> SyncStatus:
+        """What `path` records of the store at `url`; a fresh status for another store (LAKE_URL
+        changed since) or when there is no readable record."""
+        found = cls.load(path)
+        return found if found is not None and found.url == url else cls(url)
+
+    @classmethod
     def load(cls, path: Path) -> SyncStatus | None:
         try:
             document = json.loads(path.read_text())
@@ -37,10 +45,7 @@ class SyncStatus:
             return None
 
     def save(self, path: Path) -> None:
-        temporary = path.with_name(f".{path.name}.tmp")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps(asdict(self), indent=2))
-        os.replace(temporary, path)
+        replace_file(path, json.dumps(asdict(self), indent=2).encode())
 
     def succeeded(
         self,

@@ -17,7 +17,15 @@ import polars as pl
 
 from chicrime.errors import DamagedLakeError, WriteError
 
-__all__ = ["damage_error", "file_problem", "fsync_dir", "reading", "writing"]
+__all__ = [
+    "damage_error",
+    "file_problem",
+    "fsync_dir",
+    "fsync_file",
+    "reading",
+    "replace_file",
+    "writing",
+]
 
 
 @contextmanager
@@ -70,3 +78,19 @@ def fsync_dir(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def fsync_file(path: Path) -> None:
+    """Make the bytes of the file at `path` durable."""
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def replace_file(path: Path, body: bytes) -> None:
+    """Replace the file at `path` with `body` durably and atomically: written beside it,
+    fsynced, then renamed over it (a reader sees the old file or the new one)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary.write_bytes(body)
+    fsync_file(temporary)
+    os.replace(temporary, path)

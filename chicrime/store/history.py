@@ -40,7 +40,7 @@ from pathlib import Path
 import polars as pl
 
 from chicrime.errors import LakeError
-from chicrime.store.faults import fsync_dir, writing
+from chicrime.store.faults import fsync_dir, fsync_file, writing
 from chicrime.store.schema import LAKE_SCHEMA, RECORD_FIELDS
 
 __all__ = [
@@ -286,8 +286,7 @@ def write_history(
             if path.exists():  # a linked file of the previous version: never write through it
                 raise LakeError(f"run {observation.run_id} already has a history file, {path}")
             events.write_parquet(path, compression="zstd", statistics=True)
-            with path.open("rb") as handle:
-                os.fsync(handle.fileno())
+            fsync_file(path)
             fsync_dir(month)
         meta = target / _META
         meta.write_text(json.dumps({"first_run": first or observation.run_id}) + "\n")
@@ -325,8 +324,7 @@ def _merged(paths: list[Path], directory: Path) -> bool:
     try:
         rows = pl.read_parquet(paths, hive_partitioning=False, schema=HISTORY_SCHEMA)
         rows.write_parquet(merged, compression="zstd", statistics=True)
-        with merged.open("rb") as handle:
-            os.fsync(handle.fileno())
+        fsync_file(merged)
         if pl.read_parquet(merged, hive_partitioning=False).equals(rows):
             return True
         log.warning("history of %s: the merged file did not read back equal; kept", directory)

@@ -30,7 +30,7 @@ from chicrime.store.facts import (
     read_facts,
     write_facts,
 )
-from chicrime.store.faults import fsync_dir, reading, writing
+from chicrime.store.faults import fsync_dir, fsync_file, reading, writing
 from chicrime.store.history import (
     HISTORY_PREFIX,
     HistoryRecorder,
@@ -458,8 +458,7 @@ def write_partition(rows: pl.DataFrame, root: Path, partition: Partition, label:
             row_group_size=16_384,
             metadata=PARQUET_METADATA,
         )
-        with target.open("rb") as handle:
-            os.fsync(handle.fileno())
+        fsync_file(target)
 
 
 def _revised_ids(events: pl.DataFrame) -> int:

@@ -16,7 +16,6 @@ rollup is answered from the lake itself: rollups only ever make answers faster, 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Literal
 
 import duckdb
 
+from chicrime.store.faults import fsync_file
 from chicrime.store.hexgrid import cells_sql
 from chicrime.store.layout import Partition
 
@@ -229,8 +229,7 @@ def _write_rollup(
         f" ROW_GROUP_SIZE {_ROW_GROUP_ROWS})",
         [value for _, values in branches for value in values],
     )
-    with path.open("rb") as handle:
-        os.fsync(handle.fileno())
+    fsync_file(path)
 
 
 def _literal(path: Path) -> str:

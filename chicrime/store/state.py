@@ -77,6 +77,14 @@ def utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
+def parse_utc(text: str) -> dt.datetime:
+    """The aware instant `utc_text` wrote; ValueError for text that is not an aware instant."""
+    moment = dt.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(text)
+    return moment
+
+
 def wall_text(moment: dt.datetime | None) -> str | None:
     """A floating wall-clock time as `YYYY-MM-DDTHH:MM:SS` (no zone), or None."""
     return None if moment is None else moment.isoformat(timespec="seconds")
@@ -406,7 +414,7 @@ class StateStore:
         ):
             rows = self._query(sql)
             if rows and rows[0][0] is not None:
-                return dt.datetime.fromisoformat(str(rows[0][0]).replace("Z", "+00:00"))
+                return parse_utc(str(rows[0][0]))
         return None
 
     def last_success_by(self, moment: dt.datetime) -> int | None:
