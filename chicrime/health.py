@@ -106,11 +106,14 @@ def health_report(settings: Settings, max_age_hours: float, now: dt.datetime) ->
 
 
 def _store_statuses(settings: Settings) -> tuple[SyncStatus | None, SyncStatus | None]:
-    """With LAKE_URL: what the last publish and the last follow of the store did."""
-    if settings.lake_url is None:
+    """With LAKE_URL: what the last publish and the last follow of that store did (a record of
+    another store, from before LAKE_URL changed, is not this one's)."""
+    url = settings.lake_url
+    if url is None:
         return None, None
-    layout = settings.layout
-    return SyncStatus.load(layout.publish_status), SyncStatus.load(layout.follow_status)
+    publishing = SyncStatus.recorded(settings.layout.publish_status, url)
+    following = SyncStatus.recorded(settings.layout.follow_status, url)
+    return publishing, following
 
 
 def _reconcile_problems(

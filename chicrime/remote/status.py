@@ -30,10 +30,15 @@ class SyncStatus:
 
     @classmethod
     def of(cls, path: Path, url: str) -> SyncStatus:
-        """What `path` records of the store at `url`; a fresh status for another store (LAKE_URL
-        changed since) or when there is no readable record."""
+        """What `path` records of the store at `url`, or a fresh status."""
+        return cls.recorded(path, url) or cls(url)
+
+    @classmethod
+    def recorded(cls, path: Path, url: str) -> SyncStatus | None:
+        """What `path` records of the store at `url`; None when there is no readable record,
+        or it is of another store (LAKE_URL changed since)."""
         found = cls.load(path)
-        return found if found is not None and found.url == url else cls(url)
+        return found if found is not None and found.url == url else None
 
     @classmethod
     def load(cls, path: Path) -> SyncStatus | None:
