@@ -34,6 +34,7 @@ from chicrime.store.staging import Staging
 from chicrime.store.state import StateStore
 from tests.conftest import api_row, observed
 from tests.servers import S3Server
+from tests.test_local_faults import tmpfs
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 PREFIX = "chicago/lake"
@@ -719,6 +720,20 @@ def test_a_lake_the_follower_cannot_change_is_a_recorded_failure(
     assert "is a plain directory, not chicrime's versioned lake link" in follow_error(follower)
     assert sorted(p.name for p in follower.layout.lake_dir.iterdir()) == ["crimes"]
     assert (plain / "mine.txt").read_text() == "someone's file"
+
+
+def test_a_full_disk_on_the_follower_is_a_recorded_failure_that_frees_its_space(
+    tmp_path: Path, s3_server: S3Server, demo_dir: Path
+) -> None:
+    """A DATA_DIR too small for the publication (ENOSPC mid-download) fails the sync, removes
+    the partial download (so the failure can be recorded) and switches nothing."""
+    publish(host(tmp_path / "ingester", s3_server, lake=demo_dir), store_of(s3_server))
+    with tmpfs(tmp_path / "web", 1) as mount:
+        follower = host(mount, s3_server)
+        assert Follower(follower, store_of(s3_server), clock=clock).sync() == "failed"
+        assert "No space left on device" in follow_error(follower)
+        assert not (mount / "staging" / "follow").exists()
+        assert version_of(follower) is None
 
 
 def test_an_empty_store_leaves_the_lake_alone(

@@ -117,9 +117,16 @@ class Follower:
         return Lake(self.layout.lake_dir).version() == version
 
     def _switch(self, manifest: Manifest) -> None:
+        work = self.layout.staging_dir / "follow"
+        shutil.rmtree(work, ignore_errors=True)  # what a killed switch left
+        try:
+            self._install(manifest, work)
+        finally:  # a failed download never keeps its part of the disk
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _install(self, manifest: Manifest, work: Path) -> None:
+        """Fetch `manifest`'s files into `work`, check them, move them in and switch."""
         layout = self.layout
-        work = layout.staging_dir / "follow"
-        shutil.rmtree(work, ignore_errors=True)
         held = self._held_files()
         lake = Lake(layout.lake_dir)
         same_version = lake.version() == manifest.version
@@ -156,7 +163,6 @@ class Follower:
         for root in host_files(layout):
             self._move_in(work / root, layout.data_dir / root)
         replace_file(layout.follow_manifest, manifest.to_json())
-        shutil.rmtree(work, ignore_errors=True)
 
     def _held_files(self) -> dict[str, Path]:
         """Files of the publication served now, by hash, still on disk at its size (the caller
