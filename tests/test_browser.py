@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -54,6 +55,7 @@ from playwright.sync_api import (  # noqa: E402
     Page,
     Request,
     Response,
+    expect,
     sync_playwright,
 )
 
@@ -140,8 +142,11 @@ def wait_for_charts(page: Page, count: int) -> None:
 
 
 def kpi(page: Page) -> int:
-    text = page.locator("#kpi-incidents .kpi-value").inner_text()
-    return int(text.replace(",", ""))
+    """The incidents KPI, once its callback has filled it (the page's charts may be drawn first,
+    or still be the previous page's after a navbar click)."""
+    value = page.locator("#kpi-incidents .kpi-value")
+    expect(value).to_have_text(re.compile(r"^[\d,]+$"))
+    return int(value.inner_text().replace(",", ""))
 
 
 def expected_incidents(lake: pl.DataFrame, start: dt.date, end: dt.date, **equal: object) -> int:
@@ -330,6 +335,7 @@ def test_filters_survive_navigation(watched: Watched, base_url: str, lake: pl.Da
     assert "types=BATTERY" in page.url
     assert "arrest=true" in page.url
     page.get_by_role("link", name="Overview").click()
+    page.wait_for_url(re.compile(r"/\?.*types=BATTERY"))
     wait_for_charts(page, 2)
     assert kpi(page) == expected_incidents(
         lake, dt.date(2024, 5, 1), END, primary_type="BATTERY", arrest=True
@@ -823,6 +829,8 @@ def test_a_place_typed_in_the_panel_narrows_every_number_to_its_circle(
         ".endsWith('within 1 mile of 41.87810, -87.62980')"
     )
     page.get_by_role("link", name="Map").click()
+    page.wait_for_url("**/map?**")
+    page.locator("#map-graph .js-plotly-plot .main-svg").first.wait_for()  # not the Overview's
     wait_for_charts(page, 1)
     traces = page.evaluate("() => document.querySelector('#map-graph .js-plotly-plot').data")
     assert traces[-1]["name"] == "within 1 mile"
