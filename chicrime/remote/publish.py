@@ -186,11 +186,12 @@ def publish(
             raise
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        finished = utc_text(clock())
         status.succeeded(
-            utc_text(clock()),
+            finished,
             version=version,
             manifest=published.manifest,
-            done_at=utc_text(clock()) if published.changed else None,
+            done_at=finished if published.changed else None,
         ).save(status_path)
         try:
             expired = expire(store, settings.lake_retention_hours, clock())
